@@ -1,0 +1,44 @@
+"""Loaders: read the source files, map them to rows, write them in one transaction, record provenance."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from loaders import brookings, census, delineations, indicators, ita
+from loaders.files import SourceError
+from loaders.places import seed
+from loaders.store import Result
+from models import Base
+
+# In dependency order: geographies first, then the sources that refer to them.
+STEPS = (
+    ("delineations", delineations.load),
+    ("ITA metro exports", ita.load),
+    ("Census state exports", census.load),
+    ("metro indicators", indicators.load),
+    ("Brookings Export Monitor", brookings.load),
+)
+
+__all__ = ["STEPS", "SourceError", "build"]
+
+
+def build(engine: Engine, data_dir: Path, force: bool = False,
+          on_step: Callable[[str], None] = lambda name: None) -> list[Result]:
+    """Build the whole store from `data_dir` in one transaction: all of it lands, or none of it.
+
+    A source whose file is unchanged since it was loaded is skipped, unless an earlier step changed.
+    """
+    if not Path(data_dir).is_dir():
+        raise SourceError(data_dir, "data directory not found")
+    Base.metadata.create_all(engine)
+    results: list[Result] = []
+    with Session(engine) as session, session.begin():
+        seed(session)
+        for name, load in STEPS:
+            on_step(name)
+            step = load(session, Path(data_dir), force=force)
+            force = force or any(r.status == "loaded" for r in step)
+            results += step
+    return results

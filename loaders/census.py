@@ -1,0 +1,193 @@
+"""Census Bureau state exports (origin of movement): USA Trade Online CSV, the statenaics CSV extract, and
+Census International Trade API responses (`statenaics`, `statehs`) saved as JSON."""
+
+import json
+import re
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loaders.files import SourceError, csv_rows, number
+from loaders.places import Places
+from loaders.store import Result, Rows, Source, unchanged, write
+from loaders.upsert import upsert
+from models import Industry, Partner
+from models.observation import ALL_INDUSTRIES, WORLD
+
+INDICATOR = "exports_goods"
+PUBLISHER = "U.S. Census Bureau, Economic Indicators Division"
+ORIGIN = ("State of origin of movement (where the goods began their journey to the port of export), goods only, "
+          "nominal US dollars, world totals.")
+
+USA_TRADE_FILE = "census/Census_USATradeExport_2012.csv"
+USA_TRADE = Source(
+    id="census-state-exports-2012", title="Census USA Trade Online: state exports by NAICS, 2012",
+    publisher=PUBLISHER, source_url="https://github.com/USEPA/stateior", unit="USD", dollar_basis="nominal",
+    coverage="States, DC, Puerto Rico, U.S. Virgin Islands and 'Unknown'; NAICS 3- and 4-digit; 2012",
+    delineation=None, license="MIT License (U.S. EPA stateior); the data are a U.S. Government work",
+    notes=ORIGIN + " 'All States' is stored as the nation and 'Unknown' as the unallocated geography 'unknown'. "
+                   "From USEPA/stateior inst/extdata.",
+)
+STATENAICS_FILE = "census/Census_StateExport_2013_2018.csv"
+STATENAICS = Source(
+    id="census-state-exports-2013-2018", title="Census International Trade API statenaics: state exports, 2013-2018",
+    publisher=PUBLISHER, source_url="https://api.census.gov/data/timeseries/intltrade/exports/statenaics",
+    unit="USD", dollar_basis="nominal", coverage="50 states and DC; NAICS 1- to 5-digit; 2013-2018",
+    delineation=None, license="MIT License (U.S. EPA stateior); the data are a U.S. Government work",
+    notes=ORIGIN + " Annual values are December year-to-date. The file has no all-states row. Converted from "
+                   "USEPA/stateior data/Census_StateExport_{2013..2018}.rda.",
+)
+WORLD_NAMES = {"world total", "total for all countries"}
+NOT_A_STATE = {"all states": ("nation", "US"), "unknown": ("unallocated", "unknown")}
+
+
+def industry(code: str, path: Path, line: int, column: str) -> str:
+    """NAICS as the sources write it: '-' or 'All Commodities' is all industries; '31-33' is a sector."""
+    if code in ("-", "All Commodities", "ALL"):
+        return ALL_INDUSTRIES
+    if not re.fullmatch(r"\d{1,6}|\d{2}-\d{2}", code):
+        raise SourceError(path, f"{code!r} is not a NAICS code", line, column)
+    return code
+
+
+def naics_level(code: str) -> int:
+    return 0 if code == ALL_INDUSTRIES else 2 if "-" in code else len(code)
+
+
+def place(places: Places, name: str, path: Path, line: int, column: str) -> int:
+    kind, code = NOT_A_STATE.get(name.strip().lower(), ("state", places.state_code(name)))
+    geo = places.id(kind, code) if code else None
+    if geo is None:
+        raise SourceError(path, f"unknown state {name!r}", line, column)
+    return geo
+
+
+def _codes(session: Session, industries: dict[str, str | None], partners: dict[str, str]) -> None:
+    known = dict(session.execute(select(Industry.code, Industry.title)).all())
+    upsert(session, Industry.__table__, [
+        dict(code=c, title=t or known.get(c), level=naics_level(c),
+             classification="hs" if c.startswith("HS") else "naics")
+        for c, t in industries.items()], ["code"])
+    upsert(session, Partner.__table__, [
+        dict(code=c, name=n, kind="world" if c == WORLD else "country") for c, n in partners.items()], ["code"])
+
+
+def parse_usa_trade(path: Path, places: Places, industries: dict[str, str | None]) -> Rows:
+    rows = Rows(path)
+    columns = ["Commodity", "State", "Country", "Time", "Total Exports Value ($US)"]
+    for line, row in csv_rows(path, columns, skip=2):
+        commodity = row["Commodity"].strip()
+        code, _, title = commodity.partition(" ")
+        code = industry(commodity if commodity == "All Commodities" else code, path, line, "Commodity")
+        industries[code] = "All industries" if code == ALL_INDUSTRIES else title.strip()
+        if row["Country"].strip().lower() not in WORLD_NAMES:
+            raise SourceError(path, f"only world totals are supported, found {row['Country']!r}", line, "Country")
+        if not row["Time"].strip().isdigit():
+            raise SourceError(path, f"{row['Time']!r} is not a year", line, "Time")
+        value, status = number(row[columns[4]], path, line, columns[4])
+        rows.add(line, INDICATOR, place(places, row["State"], path, line, "State"), int(row["Time"]), value, status,
+                 industry=code)
+    return rows
+
+
+def parse_statenaics_csv(path: Path, places: Places, industries: dict[str, str | None]) -> Rows:
+    rows = Rows(path)
+    for line, row in csv_rows(path, ["NAICS", "CountryName", "State", "Value", "Year"]):
+        code = industry(row["NAICS"].strip(), path, line, "NAICS")
+        industries.setdefault(code, None)
+        if row["CountryName"].strip().lower() not in WORLD_NAMES:
+            raise SourceError(path, f"only world totals are supported, found {row['CountryName']!r}", line,
+                              "CountryName")
+        year = row["Year"].strip()
+        if not year.isdigit():
+            raise SourceError(path, f"{year!r} is not a year", line, "Year")
+        value, status = number(row["Value"], path, line, "Value")
+        rows.add(line, INDICATOR, place(places, row["State"], path, line, "State"), int(year), value, status,
+                 industry=code)
+    return rows
+
+
+def parse_api_json(path: Path, places: Places, industries: dict[str, str | None], partners: dict[str, str]) -> Rows:
+    """A Census API answer: a JSON array of arrays of strings, header first. Annual = MONTH 12, ALL_VAL_YR.
+
+    STATE is a USPS code ('-' all states, 'XX' unallocated); CTY_CODE '-' (or '0') is all countries.
+    A predicate variable echoed as a trailing column (e.g. a second E_COMMODITY) is ignored.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SourceError(path, f"not a JSON array of arrays ({e})") from None
+    if not isinstance(data, list) or not data or not all(isinstance(r, list) for r in data):
+        raise SourceError(path, "not a JSON array of arrays")
+    header = data[0]
+    col = {}
+    for i, name in enumerate(header):
+        col.setdefault(name, i)
+    kind = "NAICS" if "NAICS" in col else "E_COMMODITY" if "E_COMMODITY" in col else None
+    missing = [c for c in ("STATE", "ALL_VAL_YR", "YEAR", "MONTH") if c not in col]
+    if kind is None or missing:
+        raise SourceError(path, f"header lacks {missing or ['NAICS or E_COMMODITY']}; found {header}", 1)
+    rows = Rows(path)
+    for line, r in enumerate(data[1:], start=2):  # "line" = position in the array, header = 1
+        if len(r) != len(header):
+            raise SourceError(path, f"row has {len(r)} values, expected {len(header)}", line)
+        if r[col["MONTH"]] != "12":
+            rows.reject("not an annual (December year-to-date) row")
+            continue
+        state = r[col["STATE"]]
+        geo = (places.id("nation", "US") if state == "-" else places.id("unallocated", "unknown") if state == "XX"
+               else places.id("state", places.state_code(state) or ""))
+        if geo is None:
+            raise SourceError(path, f"unknown state {state!r}", line, "STATE")
+        code = r[col[kind]]
+        if kind == "NAICS":
+            code = industry(code, path, line, "NAICS")
+            title = r[col["NAICS_LDESC"]] if "NAICS_LDESC" in col else None
+        else:
+            if not re.fullmatch(r"-|\d{2,10}", code):
+                raise SourceError(path, f"{code!r} is not an HS code", line, "E_COMMODITY")
+            code = ALL_INDUSTRIES if code == "-" else "HS" + code
+            title = r[col["E_COMMODITY_LDESC"]] if "E_COMMODITY_LDESC" in col else None
+        industries[code] = industries.get(code) or title
+        partner = r[col["CTY_CODE"]] if "CTY_CODE" in col else "-"
+        partner = WORLD if partner in ("-", "0", "") else partner
+        if partner != WORLD and not re.fullmatch(r"\d{4}", partner):
+            raise SourceError(path, f"{partner!r} is not a Census country code", line, "CTY_CODE")
+        partners.setdefault(partner, r[col["CTY_NAME"]].title() if "CTY_NAME" in col else partner)
+        year = r[col["YEAR"]]
+        if not year.isdigit():
+            raise SourceError(path, f"{year!r} is not a year", line, "YEAR")
+        value, status = number(r[col["ALL_VAL_YR"]], path, line, "ALL_VAL_YR")
+        rows.add(line, INDICATOR, geo, int(year), value, status, industry=code, partner=partner)
+    return rows
+
+
+def api_source(path: Path) -> Source:
+    name = path.stem
+    return Source(
+        id=f"census-api-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"[:64],
+        title=f"Census International Trade API response ({path.name})", publisher=PUBLISHER,
+        source_url="https://api.census.gov/data/timeseries/intltrade/exports", unit="USD", dollar_basis="nominal",
+        coverage="As in the response", delineation=None,
+        notes=ORIGIN.replace(", world totals", "") + " Annual values are December year-to-date (ALL_VAL_YR).",
+    )
+
+
+def load(session: Session, data_dir: Path, force: bool = False) -> list[Result]:
+    places = Places(session)
+    industries: dict[str, str | None] = {ALL_INDUSTRIES: "All industries"}
+    partners = {WORLD: "World"}
+    results = []
+    jobs = [(USA_TRADE, data_dir / USA_TRADE_FILE, lambda p: parse_usa_trade(p, places, industries)),
+            (STATENAICS, data_dir / STATENAICS_FILE, lambda p: parse_statenaics_csv(p, places, industries))]
+    jobs += [(api_source(p), p, lambda p: parse_api_json(p, places, industries, partners))
+             for p in sorted((data_dir / "census").glob("*.json"))]
+    for source, path, parse in jobs:
+        if not force and unchanged(session, source, [path]):
+            results.append(Result(source.id, "unchanged"))
+            continue
+        rows = parse(path)
+        _codes(session, industries, partners)
+        results.append(write(session, source, [path], rows))
+    return results

@@ -1,0 +1,169 @@
+"""ITA Metropolitan Export Series: merchandise exports by metro, 2005-2023 (xlsx), and its 2012-2021 edition (csv)."""
+
+from pathlib import Path
+
+import openpyxl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loaders.files import SourceError, column_letter, csv_rows, number
+from loaders.places import Places
+from loaders.store import Result, Rows, Source, unchanged, write
+from models import Observation
+
+FILE = "ita/ITA_MSA_Export_Series.xlsx"
+HISTORY_FILE = "ita/exports_ita.csv"
+INDICATOR = "exports_goods"
+UNIT_COLUMN = "Unit (Valid for crosstab only)"
+
+# ITA's non-metro rows → unallocated geographies. They are part of the national total.
+UNALLOCATED = {
+    "Z-Crossovers": "crossovers",
+    "Z-Non Metropolitan Areas": "non-metro",
+    "Z-Other Metropolitan Areas": "other-metro",
+    "Z-Unknown": "unknown",
+}
+
+CAVEATS = (
+    "Merchandise (goods) exports only, by exporter location (origin of movement, ZIP-code based), from initial "
+    "Census data without later revisions. Each year uses the metro definition in force that year; history is not "
+    "restated. The file's unit column says 'Millions of USD' but its values are US dollars. A blank cell is a "
+    "suppressed value or a year in which the metro was not defined: blanks between two reported years are stored "
+    "as 'suppressed', leading and trailing blanks as 'not_available'. The rows Z-Crossovers, Z-Non Metropolitan "
+    "Areas, Z-Other Metropolitan Areas and Z-Unknown are kept as unallocated geographies."
+)
+
+SOURCE = Source(
+    id="ita-metro-exports", title="ITA Metropolitan Export Series: merchandise exports by metropolitan area",
+    publisher="U.S. Department of Commerce, International Trade Administration",
+    source_url="https://www.trade.gov/data-visualization/metropolitan-export-series",
+    unit="USD", dollar_basis="nominal", coverage="Metropolitan areas, 2005-2023", delineation="2023",
+    notes=CAVEATS + " From joshevanbarker/Machine_Learning_with_MSA_Exports_DTSC_691_Final_Project.",
+)
+
+HISTORY_SOURCE = Source(
+    id="ita-metro-exports-2012-2021", title="ITA Metropolitan Export Series, 2012-2021 edition (2013/2018 titles)",
+    publisher="U.S. Department of Commerce, International Trade Administration",
+    source_url="https://github.com/jasonjiajs/replication_cities_hetfirms",
+    unit="USD", dollar_basis="nominal", coverage="Metropolitan areas, 2012-2021", delineation="2018",
+    notes="An earlier extract of the same series under 2013/2018-vintage titles; kept as a cross-check of the "
+          "titles and values of ita-metro-exports. Values written in scientific notation in the file carry only "
+          "a few significant digits and are marked 'rounded'.",
+)
+
+
+def statuses(values: list[float | None]) -> list[str]:
+    """'ok' for figures; blanks between two figures are 'suppressed', other blanks 'not_available'."""
+    present = [i for i, v in enumerate(values) if v is not None]
+    first, last = (present[0], present[-1]) if present else (len(values), -1)
+    return ["ok" if v is not None else "suppressed" if first < i < last else "not_available"
+            for i, v in enumerate(values)]
+
+
+def geography(places: Places, path: Path, line: int, title: str) -> int:
+    if title in UNALLOCATED:
+        return places.id("unallocated", UNALLOCATED[title])
+    code = places.metro_code(title)
+    if code is None:
+        raise SourceError(path, f"unknown metro title {title!r}", line, "A")
+    return places.id("metro", code)
+
+
+def parse(path: Path, places: Places) -> Rows:
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        raise SourceError(path, "file not found") from None
+    except Exception as e:  # openpyxl raises several types for a file that is not a workbook
+        raise SourceError(path, f"not a readable xlsx workbook ({e})") from None
+    rows = Rows(path)
+    try:
+        sheet_rows = book.worksheets[0].iter_rows(values_only=True)
+        header = [str(h).strip() if h is not None else "" for h in next(sheet_rows, ())]
+        if header[:2] != ["MSA Full Name", UNIT_COLUMN.strip()] or not header[2:]:
+            raise SourceError(path, f"unexpected header {header!r}", 1)
+        years = []
+        for i, h in enumerate(header[2:], start=2):
+            if not (h.isdigit() and 1990 <= int(h) <= 2100):
+                raise SourceError(path, f"header {h!r} is not a year", 1, column_letter(i))
+            years.append(int(h))
+        unmatched = []
+        for line, cells in enumerate(sheet_rows, start=2):
+            if not cells or all(c is None for c in cells):
+                continue
+            title = str(cells[0]).strip() if cells[0] is not None else ""
+            if not title:
+                raise SourceError(path, "metro title is blank", line, "A")
+            if len(cells) < len(header):
+                raise SourceError(path, f"row has {len(cells)} cells, expected {len(header)}", line)
+            values = []
+            for i, cell in enumerate(cells[2:len(header)], start=2):
+                value, _ = number(cell, path, line, column_letter(i))
+                if value is not None and value < 0:
+                    raise SourceError(path, f"negative export value {cell!r}", line, column_letter(i))
+                values.append(value)
+            if title not in UNALLOCATED and places.metro_code(title) is None:
+                unmatched.append(f"line {line}: {title!r}")
+                continue
+            geo = geography(places, path, line, title)
+            for year, value, status in zip(years, values, statuses(values)):
+                rows.add(line, INDICATOR, geo, year, value, status)
+        if unmatched:
+            raise SourceError(path, f"{len(unmatched)} title(s) match no delineation or crosswalk entry: "
+                                    + "; ".join(unmatched))
+    finally:
+        book.close()
+    return rows
+
+
+def parse_history(path: Path, places: Places) -> Rows:
+    rows = Rows(path)
+    years = list(range(2012, 2022))
+    unmatched = []
+    for line, row in csv_rows(path, ["MSA Full Name", UNIT_COLUMN, *map(str, years)]):
+        title = row["MSA Full Name"].strip()
+        if title not in UNALLOCATED and places.metro_code(title) is None:
+            unmatched.append(f"line {line}: {title!r}")
+            continue
+        geo = geography(places, path, line, title)
+        parsed = [number(row[str(y)], path, line, str(y)) for y in years]
+        kinds = statuses([v for v, _ in parsed])
+        for year, (value, status), kind in zip(years, parsed, kinds):
+            rows.add(line, INDICATOR, geo, year, value, status if value is not None else kind)
+    if unmatched:
+        raise SourceError(path, f"{len(unmatched)} title(s) match no delineation or crosswalk entry: "
+                                + "; ".join(unmatched))
+    return rows
+
+
+def cross_check(session: Session, history: Rows) -> str:
+    """Compare the 2012-2021 edition with the main series, figure by figure."""
+    main = {(g, y): v for g, y, v in session.execute(
+        select(Observation.geography_id, Observation.year, Observation.value)
+        .where(Observation.dataset_id == SOURCE.id, Observation.year.between(2012, 2021)))}
+    same = differ = missing = 0
+    for (_, geo, _, _, year), (value, status) in history.items.items():
+        if (geo, year) not in main:
+            missing += 1
+        elif value == main[geo, year] or (status == "rounded" and abs(value - main[geo, year]) <= abs(value) * 1e-4):
+            same += 1
+        else:
+            differ += 1
+    return f"cross-check against {SOURCE.id}: {same} figures agree, {differ} differ, {missing} have no counterpart"
+
+
+def load(session: Session, data_dir: Path, force: bool = False) -> list[Result]:
+    path, history_path = data_dir / FILE, data_dir / HISTORY_FILE
+    results = []
+    if force or not unchanged(session, SOURCE, [path]):
+        results.append(write(session, SOURCE, [path], parse(path, Places(session))))
+        force = True
+    else:
+        results.append(Result(SOURCE.id, "unchanged"))
+    if history_path.exists() and (force or not unchanged(session, HISTORY_SOURCE, [history_path])):
+        history = parse_history(history_path, Places(session))
+        check = cross_check(session, history)
+        result = write(session, HISTORY_SOURCE, [history_path], history, notes=[check.capitalize() + "."])
+        result.checks.append(check)
+        results.append(result)
+    return results

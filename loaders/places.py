@@ -1,0 +1,99 @@
+"""Places every source refers to: the nation, states, ITA's unallocated rows, and CBSA titles by vintage."""
+
+import csv
+import re
+import unicodedata
+from pathlib import Path
+
+import us
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Geography
+from loaders.upsert import upsert
+
+# Newest first: a title is looked up in the newest delineation that has it.
+VINTAGES = ("2023", "2018", "2015", "2013", "2009")
+
+# ITA's rows that are not metros; they are part of national totals.
+UNALLOCATED = {
+    "crossovers": "Crossovers (exports not allocated to one metro)",
+    "non-metro": "Non-metropolitan areas",
+    "other-metro": "Other metropolitan areas",
+    "unknown": "Unknown location",
+}
+
+CROSSWALK = Path(__file__).parent / "reference" / "title_crosswalk.csv"
+
+# Spellings the Census files use that the `us` package does not know.
+STATE_ALIASES = {"dist of columbia": "11", "us virgin islands": "78", "u.s. virgin islands": "78"}
+
+
+def fold(title: str) -> str:
+    """Lower-case, accent-free, single-spaced, single hyphens: how titles are compared and searched.
+
+    OMB writes a double hyphen between places whose names hold a hyphen ('Scranton--Wilkes-Barre, PA');
+    ITA writes one.
+    """
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", re.sub(r"-+", "-", text)).strip().lower()
+
+
+def all_states():
+    return [*us.STATES_AND_TERRITORIES, us.states.DC]
+
+
+def seed(session: Session) -> None:
+    """The nation, the states, DC and territories (from the `us` package), and ITA's unallocated rows."""
+    rows = [dict(kind="nation", code="US", name="United States", usps="US", search_text="united states")]
+    for s in all_states():
+        rows.append(dict(kind="state", code=s.fips, name=s.name, usps=s.abbr, search_text=fold(s.name)))
+    for code, name in UNALLOCATED.items():
+        rows.append(dict(kind="unallocated", code=code, name=name, search_text=fold(name)))
+    for row in rows:
+        row.setdefault("usps", None)
+        row.update(metro_type=None, land_area_m2=None, delineation=None, titles={})
+    upsert(session, Geography.__table__, rows, ["kind", "code"])
+
+
+class Places:
+    """Look-ups from the store: geography ids by code, metro codes by title, state ids by name."""
+
+    def __init__(self, session: Session):
+        self.ids: dict[tuple[str, str], int] = {}
+        self.titles: dict[str, dict[str, str]] = {v: {} for v in VINTAGES}
+        self.folded: dict[str, dict[str, str]] = {v: {} for v in VINTAGES}
+        self.states: dict[str, str] = dict(STATE_ALIASES)
+        rows = session.execute(select(Geography.id, Geography.kind, Geography.code, Geography.name, Geography.usps,
+                                       Geography.titles))
+        for id_, kind, code, name, usps, titles in rows:
+            self.ids[kind, code] = id_
+            if kind == "state":
+                self.states.update({fold(name): code, usps.lower(): code, code: code})
+            for vintage, title in (titles or {}).items():
+                self.titles[vintage].setdefault(title, code)
+                self.folded[vintage].setdefault(fold(title), code)
+        self.crosswalk = read_crosswalk()
+
+    def id(self, kind: str, code: str) -> int | None:
+        return self.ids.get((kind, code))
+
+    def metro_code(self, title: str, order: tuple[str, ...] = VINTAGES) -> str | None:
+        """The CBSA code of a title: newest delineation first, exact then accent-folded, then the crosswalk."""
+        for vintage in order:
+            if title in self.titles[vintage]:
+                return self.titles[vintage][title]
+        for vintage in order:
+            if fold(title) in self.folded[vintage]:
+                return self.folded[vintage][fold(title)]
+        return self.crosswalk.get(title)
+
+    def state_code(self, name: str) -> str | None:
+        return self.states.get(fold(name))
+
+
+def read_crosswalk() -> dict[str, str]:
+    """The reviewed titles that no delineation file has (Puerto Rico and Connecticut 2023 titles)."""
+    with open(CROSSWALK, newline="", encoding="utf-8") as f:
+        return {row["title"]: row["cbsa"] for row in csv.DictReader(f)}
