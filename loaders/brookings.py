@@ -5,7 +5,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from loaders.files import SourceError, csv_rows, number
-from loaders.places import Places, fold
+from loaders.places import Places
+from models.geography import fold
 from loaders.upsert import upsert
 from models import Geography
 from loaders.store import Result, Rows, Source, unchanged, write

@@ -8,7 +8,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from loaders.files import SourceError, csv_rows
-from loaders.places import CROSSWALK, Places, fold
+from loaders.places import CROSSWALK, Places
+from models.geography import fold
 from loaders.store import Result, Source, unchanged, write
 from loaders.upsert import upsert
 from models import Geography, geography_states

@@ -1,8 +1,6 @@
 """Places every source refers to: the nation, states, ITA's unallocated rows, and CBSA titles by vintage."""
 
 import csv
-import re
-import unicodedata
 from pathlib import Path
 
 import us
@@ -10,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Geography
+from models.geography import fold
 from loaders.upsert import upsert
 
 # Newest first: a title is looked up in the newest delineation that has it.
@@ -27,17 +26,6 @@ CROSSWALK = Path(__file__).parent / "reference" / "title_crosswalk.csv"
 
 # Spellings the Census files use that the `us` package does not know.
 STATE_ALIASES = {"dist of columbia": "11", "us virgin islands": "78", "u.s. virgin islands": "78"}
-
-
-def fold(title: str) -> str:
-    """Lower-case, accent-free, single-spaced, single hyphens: how titles are compared and searched.
-
-    OMB writes a double hyphen between places whose names hold a hyphen ('Scranton--Wilkes-Barre, PA');
-    ITA writes one.
-    """
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"\s+", " ", re.sub(r"-+", "-", text)).strip().lower()
 
 
 def all_states():

@@ -1,9 +1,24 @@
-from sqlalchemy import Column, ForeignKey, String, Table, UniqueConstraint, select
+import re
+import unicodedata
+
+from sqlalchemy import Column, ForeignKey, Select, String, Table, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
 
 KINDS = ("nation", "state", "metro", "unallocated")
+CURRENT = "2023"  # the newest delineation in the store
+
+
+def fold(title: str) -> str:
+    """Lower-case, accent-free, single-spaced, single hyphens: how titles are compared and searched.
+
+    OMB writes a double hyphen between places whose names hold a hyphen ('Scranton--Wilkes-Barre, PA');
+    ITA writes one.
+    """
+    text = unicodedata.normalize("NFKD", title)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", re.sub(r"-+", "-", text)).strip().lower()
 
 geography_states = Table(
     "geography_states",
@@ -44,6 +59,39 @@ class Geography(Base):
     def former_titles(self) -> list[str]:
         return sorted({t for t in (self.titles or {}).values() if t != self.name})
 
+    @property
+    def type(self) -> str:
+        return self.metro_type or self.kind
 
-def by_kind(kind: str):
-    return select(Geography).where(Geography.kind == kind)
+    @property
+    def current(self) -> bool | None:
+        return self.delineation == CURRENT if self.kind == "metro" else None
+
+    @property
+    def usps_list(self) -> list[str]:
+        return [s.usps for s in self.states]
+
+
+def metros(q: str | None = None, state_id: int | None = None, type: str | None = None,
+           current: bool | None = None) -> Select:
+    """CBSAs (or ITA's unallocated rows, type='unallocated') matching every filter given."""
+    query = select(Geography).where(Geography.kind == ("unallocated" if type == "unallocated" else "metro"))
+    if type in ("metropolitan", "micropolitan"):
+        query = query.where(Geography.metro_type == type)
+    for word in fold(q or "").split():
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(Geography.search_text.like(pattern, escape="\\"))
+    if state_id is not None:
+        query = query.where(Geography.id.in_(
+            select(geography_states.c.geography_id).where(geography_states.c.state_id == state_id)))
+    if current is not None:
+        query = query.where((Geography.delineation == CURRENT) if current else (Geography.delineation != CURRENT))
+    return query
+
+
+def states() -> Select:
+    return select(Geography).where(Geography.kind == "state").order_by(Geography.code)
+
+
+def find(kinds: tuple[str, ...], code: str) -> Select:
+    return select(Geography).where(Geography.kind.in_(kinds), Geography.code == code)

@@ -1,4 +1,7 @@
-from sqlalchemy import ForeignKey, Index, String
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ForeignKey, Index, Select, String, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -45,3 +48,73 @@ class Partner(Base):
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str]
     kind: Mapped[str] = mapped_column(String(16))
+
+
+@dataclass(frozen=True)
+class Indicator:
+    name: str
+    title: str
+    unit: str
+    dollar_basis: str | None = None
+
+
+INDICATORS = {i.name: i for i in (
+    Indicator("exports_goods", "Exports of goods (merchandise)", "USD", "nominal"),
+    Indicator("exports_goods_services", "Exports of goods and services", "USD", "nominal"),
+    Indicator("exports_goods_services_real", "Exports of goods and services, real terms as published", "USD",
+              "real (as published by Brookings)"),
+    Indicator("exports_share_of_gdp", "Exports as a share of GDP", "fraction"),
+    Indicator("population", "Resident population", "persons"),
+    Indicator("population_census", "Census count of the resident population, April 1", "persons"),
+    Indicator("real_gdp", "Real gross domestic product", "USD", "real (2019 dollars)"),
+    Indicator("jobs", "Jobs", "jobs"),
+    Indicator("jobs_young_firms", "Employment at firms 0-5 years old", "jobs"),
+    Indicator("average_annual_wage", "Average annual wage", "USD", "real (2019 dollars)"),
+    Indicator("output_per_job", "Real GDP per job", "USD", "real (2019 dollars)"),
+    Indicator("output_per_person", "Real GDP per person", "USD", "real (2019 dollars)"),
+)}
+EXPORTS = ("exports_goods", "exports_goods_services")
+
+
+def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: str | None = None,
+           year_from: int | None = None, year_to: int | None = None, industries: Iterable[str] | None = (ALL_INDUSTRIES,),
+           naics_level: int | None = None, partner: str = WORLD) -> Select:
+    """The observations of one place, ordered by dataset, indicator, industry and year."""
+    o = Observation
+    query = select(o.dataset_id, o.indicator, o.industry, o.partner, o.year, o.value, o.status).where(
+        o.geography_id == geography_id, o.partner == partner)
+    if indicators is not None:
+        query = query.where(o.indicator.in_(list(indicators)))
+    if dataset is not None:
+        query = query.where(o.dataset_id == dataset)
+    if year_from is not None:
+        query = query.where(o.year >= year_from)
+    if year_to is not None:
+        query = query.where(o.year <= year_to)
+    if naics_level is not None:
+        query = query.where(o.industry.in_(select(Industry.code).where(
+            Industry.level == naics_level, Industry.classification == "naics")))
+    elif industries is not None:
+        query = query.where(o.industry.in_(list(industries)))
+    return query.order_by(o.dataset_id, o.indicator, o.industry, o.year)
+
+
+def coverage(geography_id: int) -> Select:
+    """Per dataset and indicator: first and last year and the number of figures, for one place."""
+    o = Observation
+    return (select(o.dataset_id.label("dataset"), o.indicator, func.min(o.year).label("first_year"),
+                   func.max(o.year).label("last_year"), func.count(o.value).label("figures"))
+            .where(o.geography_id == geography_id, o.industry == ALL_INDUSTRIES, o.partner == WORLD)
+            .group_by(o.dataset_id, o.indicator).order_by(o.dataset_id, o.indicator))
+
+
+def industries(level: int | None = None, classification: str | None = None, q: str | None = None) -> Select:
+    query = select(Industry)
+    if level is not None:
+        query = query.where(Industry.level == level)
+    if classification:
+        query = query.where(Industry.classification == classification)
+    if q:
+        query = query.where(or_(Industry.code.startswith(q, autoescape=True),
+                                     func.lower(Industry.title).contains(q.lower(), autoescape=True)))
+    return query.order_by(Industry.classification, Industry.code)

@@ -1,0 +1,111 @@
+"""Response formats: JSON (orjson) by default, CSV for collections and series."""
+
+import csv
+import io
+
+import flask_smorest
+import orjson
+from flask import Flask, Response, current_app, g, request
+from flask.json.provider import JSONProvider
+from flask_smorest import abort
+
+CSV = "text/csv"
+
+
+class OrjsonProvider(JSONProvider):
+    """Flask's JSON through orjson: faster, and Decimal/date aware via `default`."""
+
+    def dumps(self, obj, **kwargs) -> str:
+        return orjson.dumps(obj, default=str).decode()
+
+    def loads(self, s, **kwargs):
+        return orjson.loads(s)
+
+    def response(self, *args, **kwargs) -> Response:
+        obj = args[0] if len(args) == 1 else args or kwargs
+        return current_app.response_class(orjson.dumps(obj, default=str), mimetype="application/json")
+
+
+def csv_columns(*columns: str):
+    """Declare that an operation also answers CSV: one row per item of `data`, these columns.
+
+    A column is a key of the item, a dotted path into it, or (if the item lacks it) a dotted path into the body,
+    such as `geography.code` for the place a series is about.
+    """
+    document = flask_smorest.Blueprint.doc(responses={"200": {"content": {CSV: {"schema": {
+        "type": "string", "description": "CSV with a header row: " + ", ".join(c.replace(".", "_") for c in columns),
+    }}}}})
+
+    def decorator(func):
+        func = document(func)
+        func._csv = columns
+        return func
+    return decorator
+
+
+def wanted_format() -> str:
+    """`format=` wins; then the Accept header; JSON when nothing says otherwise."""
+    asked = request.args.get("format")
+    if asked in ("json", "csv"):
+        return asked
+    best = request.accept_mimetypes.best_match(["application/json", CSV], default="application/json")
+    return "csv" if best == CSV else "json"
+
+
+def _lookup(path: str, item: dict, body: dict):
+    for source in (item, body):
+        value = source
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return value
+    return None
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(map(str, value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def to_csv(body: dict, columns: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.replace(".", "_") for c in columns])
+    for item in body.get("data", []):
+        writer.writerow([_cell(_lookup(c, item, body)) for c in columns])
+    return out.getvalue()
+
+
+def _columns() -> tuple[str, ...] | None:
+    view = current_app.view_functions.get(request.endpoint)
+    method = getattr(getattr(view, "view_class", None), request.method.lower(), view)
+    return getattr(method, "_csv", None)
+
+
+def init_app(app: Flask) -> None:
+    app.json = OrjsonProvider(app)
+
+    @app.before_request
+    def negotiate():
+        g.format = wanted_format()
+        if g.format == "csv" and request.endpoint and request.endpoint in app.view_functions and _columns() is None:
+            if request.args.get("format") == "csv":
+                abort(400, message="CSV is offered for collections and series only; this operation answers JSON.",
+                      messages={"query": {"format": ["CSV is not available for this operation."]}})
+            g.format = "json"
+
+    @app.after_request
+    def render_csv(response: Response) -> Response:
+        if g.get("format") == "csv" and response.status_code == 200 and response.mimetype == "application/json":
+            columns = _columns()
+            if columns:
+                response.set_data(to_csv(orjson.loads(response.get_data()), columns))
+                response.mimetype = CSV
+                response.headers["Content-Disposition"] = f'inline; filename="{request.endpoint.split(".")[-1]}.csv"'
+        response.vary.add("Accept")
+        return response

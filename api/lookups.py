@@ -1,0 +1,54 @@
+"""Finding the thing a path names, or a 404 that says what was probably meant."""
+
+import re
+
+from sqlalchemy import select
+
+from api import db
+from api.problems import not_found
+from models import Dataset, Geography
+from models.geography import find
+from models.observation import INDICATORS
+
+
+def metro(code: str) -> Geography:
+    """A CBSA by code (any delineation since 2009), or one of ITA's unallocated rows by slug."""
+    geo = db.session.scalars(find(("metro", "unallocated"), code)).first()
+    if geo is not None:
+        return geo
+    hint = None
+    if re.fullmatch(r"\d{2}|[A-Za-z]{2}", code):
+        hint = f"'{code}' looks like a state code: try /v1/states/{code}"
+    elif not code.isdigit():
+        hint = f"CBSAs are named by their five-digit code; to find one by name try /v1/metros?q={code}"
+    not_found(f"No CBSA or unallocated area has the code '{code}' in any delineation from 2009 to 2023.", hint)
+
+
+def state(code: str) -> Geography:
+    """A state, DC or territory by FIPS code (06) or USPS code (CA, ca)."""
+    column = Geography.code if code.isdigit() else Geography.usps
+    geo = db.session.scalars(select(Geography).where(Geography.kind == "state",
+                                                     column == (code.zfill(2) if code.isdigit() else code.upper()))).first()
+    if geo is not None:
+        return geo
+    hint = None
+    if re.fullmatch(r"\d{5}", code):
+        hint = f"'{code}' looks like a CBSA code: try /v1/metros/{code}"
+    elif len(code) > 2:
+        hint = "States are named by FIPS code (06) or USPS code (CA); the list is at /v1/states"
+    not_found(f"No state, DC or territory has the code '{code}'.", hint)
+
+
+def dataset(id_: str) -> Dataset:
+    found = db.session.get(Dataset, id_)
+    if found is None:
+        not_found(f"No dataset has the id '{id_}'.", "The loaded datasets are listed at /v1/datasets")
+    return found
+
+
+def sources(ids) -> list[Dataset]:
+    return [db.session.get(Dataset, i) for i in sorted(set(ids))]
+
+
+def indicators(names) -> list[dict]:
+    return [vars(INDICATORS[n]) for n in sorted(set(names)) if n in INDICATORS]

@@ -1,0 +1,92 @@
+"""Errors as RFC 9457 problem details, for every error the API can answer."""
+
+from http import HTTPStatus
+
+import flask_smorest
+import marshmallow as ma
+import orjson
+from flask import Response, request
+from flask_smorest.utils import prepare_response
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException
+
+PROBLEM = "application/problem+json"
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem: what went wrong, and for a bad request which parameter and why."""
+
+    type = ma.fields.String(metadata={"description": "Problem type URI; about:blank for plain HTTP errors."})
+    title = ma.fields.String(metadata={"description": "The HTTP status phrase."})
+    status = ma.fields.Integer(metadata={"description": "The HTTP status code."})
+    detail = ma.fields.String(metadata={"description": "What went wrong, for a person."})
+    instance = ma.fields.String(metadata={"description": "The request path."})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "Messages per offending parameter."},
+    )
+    hint = ma.fields.String(metadata={"description": "A way to get what was probably meant."})
+
+
+def problem(status: int, detail: str | None = None, headers: dict | None = None, **extra) -> Response:
+    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(orjson.dumps(body), status=status, headers=headers, mimetype=PROBLEM)
+
+
+def _field_errors(messages) -> dict[str, list[str]]:
+    """webargs' {location: {field: [messages]}} → {field: [messages]}."""
+    errors = {}
+    for fields in messages.values():
+        for field, msgs in (fields.items() if isinstance(fields, dict) else [("_schema", fields)]):
+            if isinstance(msgs, dict):  # a list field: {index: [messages]}
+                msgs = [m for sub in msgs.values() for m in sub]
+            errors[field] = [str(m) for m in msgs]
+    return errors
+
+
+class Parser(FlaskParser):
+    """Bad parameters are a 400, and a parameter the operation does not know is a bad parameter."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE}
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api, answering every error as problem+json (and keeping 405's Allow header)."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        data = getattr(error, "data", None) or {}
+        headers = dict(data.get("headers") or {})
+        headers.update(h for h in error.get_headers() if h[0].lower() != "content-type")
+        if "messages" in data:
+            errors = _field_errors(data["messages"])
+            detail = "Invalid parameter(s): " + ", ".join(sorted(errors))
+            return problem(error.code, detail, headers, errors=errors)
+        detail = data.get("message") or error.description
+        return problem(error.code, detail, headers, hint=data.get("hint"))
+
+    def _register_responses(self):
+        for status in HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def not_found(detail: str, hint: str | None = None):
+    """Abort with a 404 problem, with a hint where one helps."""
+    flask_smorest.abort(404, message=detail, hint=hint)

@@ -1,0 +1,71 @@
+"""States, DC and territories: their exports by industry and their metros."""
+
+from flask.views import MethodView
+from sqlalchemy import func, select
+
+from api import db, lookups
+from api.formats import csv_columns
+from api.pagination import paginate
+from api.problems import Blueprint
+from models import Geography, Industry, Observation, geography_states
+from models.geography import metros, states
+from models.observation import EXPORTS, coverage, series
+from schemas.common import FormatArgs, PageArgs
+from schemas.places import (MetroPageSchema, StateDetailSchema, StateExportsArgs, StateMetrosArgs, StatePageSchema,
+                            StateSeriesSchema)
+
+blp = Blueprint("states", __name__, url_prefix="/v1/states", description="States, DC and territories.")
+
+
+@blp.route("")
+class States(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, StatePageSchema)
+    @csv_columns("fips", "usps", "name")
+    def get(self, args):
+        """List states, DC and territories"""
+        return paginate(states(), args["page"], args["page_size"])
+
+
+@blp.route("/<code>")
+class State(MethodView):
+    @blp.arguments(FormatArgs, location="query")
+    @blp.response(200, StateDetailSchema)
+    def get(self, args, code):
+        """Get a state by FIPS (06) or USPS (CA) code"""
+        geo = lookups.state(code)
+        geo.metros = db.session.scalar(select(func.count()).where(geography_states.c.state_id == geo.id))
+        geo.datasets = db.session.execute(coverage(geo.id)).mappings().all()
+        return geo
+
+
+@blp.route("/<code>/exports")
+class StateExports(MethodView):
+    @blp.arguments(StateExportsArgs, location="query")
+    @blp.response(200, StateSeriesSchema)
+    @csv_columns("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title", "partner",
+                 "year", "value", "status")
+    def get(self, args, code):
+        """Get a state's annual exports, all industries or by NAICS code or level"""
+        geo = lookups.state(code)
+        if "dataset" in args:
+            lookups.dataset(args["dataset"])
+        level = args.get("naics_level")
+        query = series(geo.id, EXPORTS, args.get("dataset"), args.get("from_"), args.get("to"),
+                       industries=args.get("industry", ["ALL"]), naics_level=level or None, partner=args["partner"])
+        rows = db.session.execute(query.add_columns(Industry.title.label("industry_title")).outerjoin(
+            Industry, Industry.code == Observation.industry)).all()
+        return {"geography": geo, "indicators": lookups.indicators(r.indicator for r in rows),
+                "sources": lookups.sources(r.dataset_id for r in rows), "data": rows}
+
+
+@blp.route("/<code>/metros")
+class StateMetros(MethodView):
+    @blp.arguments(StateMetrosArgs, location="query")
+    @blp.response(200, MetroPageSchema)
+    @csv_columns("code", "name", "type", "states", "delineation", "current")
+    def get(self, args, code):
+        """List the metros that have this state among their principal states"""
+        geo = lookups.state(code)
+        query = metros(state_id=geo.id, type=args.get("type"), current=args.get("current"))
+        return paginate(query.order_by(Geography.name, Geography.code), args["page"], args["page_size"])

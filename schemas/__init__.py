@@ -1,0 +1,1 @@
+"""Marshmallow schemas: query arguments (load) and responses (dump)."""

@@ -1,0 +1,57 @@
+"""Code lists (industries, partners) and datasets."""
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from schemas.common import PageArgs, PageMetaSchema
+
+
+class IndustryQueryArgs(PageArgs):
+    level = fields.Integer(validate=validate.Range(0, 10), metadata={"description": "Digits of the code (0 = ALL)."})
+    classification = fields.String(validate=validate.OneOf(["naics", "hs"]))
+    q = fields.String(validate=validate.Length(1, 100), metadata={"description": "Words in the title or code prefix."})
+
+
+class IndustrySchema(ma.Schema):
+    code = fields.String()
+    title = fields.String(allow_none=True, metadata={"description": "Null where the sources give only the code."})
+    level = fields.Integer()
+    classification = fields.String()
+
+
+class IndustryPageSchema(ma.Schema):
+    data = fields.List(fields.Nested(IndustrySchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class PartnerSchema(ma.Schema):
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String(metadata={"description": "world or country."})
+
+
+class PartnerPageSchema(ma.Schema):
+    data = fields.List(fields.Nested(PartnerSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class DatasetSchema(ma.Schema):
+    id = fields.String()
+    title = fields.String()
+    publisher = fields.String()
+    source_url = fields.String(allow_none=True)
+    source_file = fields.String()
+    license = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    dollar_basis = fields.String(allow_none=True)
+    coverage = fields.String(allow_none=True)
+    delineation = fields.String(allow_none=True, metadata={"description": "CBSA delineation vintage the data use."})
+    sha256 = fields.String(metadata={"description": "SHA-256 of the file (of the files' SHA-256s if several)."})
+    loaded_at = fields.DateTime(metadata={"description": "When the file was loaded (UTC)."})
+    row_count = fields.Integer(metadata={"description": "Observations stored (CBSAs for a delineation file)."})
+    notes = fields.String(allow_none=True, metadata={"description": "Caveats: units, suppression, mapping."})
+
+
+class DatasetPageSchema(ma.Schema):
+    data = fields.List(fields.Nested(DatasetSchema))
+    meta = fields.Nested(PageMetaSchema)

@@ -1,0 +1,88 @@
+"""Arguments and response parts that every resource shares."""
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+YEARS = validate.Range(1900, 2100)
+
+
+class FormatArgs(ma.Schema):
+    format = fields.String(validate=validate.OneOf(["json", "csv"]), metadata={
+        "description": "Response format; overrides the Accept header. CSV is offered for collections and series."})
+
+
+class PageArgs(FormatArgs):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
+    page_size = fields.Integer(load_default=50, validate=validate.Range(1, 500),
+                               metadata={"description": "Items per page (at most 500)."})
+
+
+class YearRangeArgs(FormatArgs):
+    from_ = fields.Integer(data_key="from", validate=YEARS, metadata={"description": "First year (inclusive)."})
+    to = fields.Integer(validate=YEARS, metadata={"description": "Last year (inclusive)."})
+
+    @ma.validates_schema
+    def ordered(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ma.ValidationError("must not be after 'to'", "from")
+
+
+class Figure(fields.Number):
+    """A source value: an integer where it is whole (dollars, persons), else a decimal number; null if missing."""
+
+    num_type = float
+
+    def _format_num(self, value):
+        return int(value) if float(value).is_integer() else float(value)
+
+
+class PageMetaSchema(ma.Schema):
+    total = fields.Integer(metadata={"description": "Items matching the request, on all pages."})
+    page = fields.Integer()
+    page_size = fields.Integer()
+    pages = fields.Integer()
+
+
+class SourceSchema(ma.Schema):
+    """Where figures come from."""
+
+    id = fields.String(metadata={"description": "Dataset id; details at /v1/datasets/{id}."})
+    title = fields.String()
+    publisher = fields.String()
+    source_url = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    dollar_basis = fields.String(allow_none=True, metadata={"description": "nominal, or real with its base year."})
+
+
+class PlaceSchema(ma.Schema):
+    kind = fields.String(metadata={"description": "nation, state, metro or unallocated."})
+    code = fields.String(metadata={"description": "US, state FIPS, CBSA code, or a slug for unallocated rows."})
+    name = fields.String()
+
+
+class IndicatorSchema(ma.Schema):
+    name = fields.String()
+    title = fields.String()
+    unit = fields.String()
+    dollar_basis = fields.String(allow_none=True)
+
+
+class PointSchema(ma.Schema):
+    """One figure of a series. A missing figure is null with a status saying why — never 0."""
+
+    year = fields.Integer()
+    value = Figure(allow_none=True)
+    status = fields.String(metadata={"description": (
+        "ok; suppressed (withheld by the source); not_available (no figure, e.g. the area was not defined that "
+        "year); rounded (the source gives few significant digits); derived (computed from source figures, see the "
+        "dataset notes); conflicting (the source gives two values)."
+    )})
+    dataset = fields.String(attribute="dataset_id")
+    indicator = fields.String()
+
+
+class SeriesSchema(ma.Schema):
+    geography = fields.Nested(PlaceSchema)
+    indicators = fields.List(fields.Nested(IndicatorSchema))
+    sources = fields.List(fields.Nested(SourceSchema))
+    data = fields.List(fields.Nested(PointSchema))

@@ -1,0 +1,136 @@
+"""Metros, states and their query arguments."""
+
+import marshmallow as ma
+from marshmallow import fields, validate
+from webargs.fields import DelimitedList
+
+from models.observation import INDICATORS
+from schemas.common import YEARS, Figure, PageArgs, PageMetaSchema, PointSchema, SeriesSchema, YearRangeArgs
+
+
+class MetroQueryArgs(PageArgs):
+    q = fields.String(validate=validate.Length(1, 100), metadata={
+        "description": "Words to find in the current or a former title (accents and case ignored)."})
+    state = fields.String(validate=validate.Length(1, 30),
+                          metadata={"description": "A principal state: USPS code (OR) or FIPS code (41)."})
+    type = fields.String(validate=validate.OneOf(["metropolitan", "micropolitan", "unallocated"]),
+                         metadata={"description": "unallocated = ITA's rows that are not metros."})
+    current = fields.Boolean(metadata={"description": "true: only CBSAs in the 2023 delineation; false: only older ones."})
+    sort = fields.String(load_default="name", validate=validate.OneOf(
+        ["name", "-name", "code", "-code", "exports", "-exports"]),
+        metadata={"description": "Sort key; '-' for descending. exports needs year= (ITA goods exports)."})
+    year = fields.Integer(validate=YEARS, metadata={"description": "Year of the exports figure shown and sorted on."})
+
+    @ma.validates_schema
+    def year_for_exports(self, data, **kwargs):
+        if data.get("sort", "").endswith("exports") and "year" not in data:
+            raise ma.ValidationError("is required when sorting by exports", "year")
+
+
+class StateRefSchema(ma.Schema):
+    fips = fields.String(attribute="code")
+    usps = fields.String()
+    name = fields.String()
+
+
+class ExportsFigureSchema(ma.Schema):
+    year = fields.Integer()
+    value = Figure(allow_none=True)
+    status = fields.String()
+    dataset = fields.String()
+
+
+class MetroSchema(ma.Schema):
+    code = fields.String(metadata={"description": "CBSA code, or a slug for ITA's unallocated rows."})
+    name = fields.String(metadata={"description": "Title in the newest delineation that has the CBSA."})
+    type = fields.String(metadata={"description": "metropolitan, micropolitan or unallocated."})
+    states = fields.List(fields.String(), attribute="usps_list", metadata={"description": "Principal states (USPS)."})
+    delineation = fields.String(allow_none=True, metadata={"description": "Vintage of the newest definition."})
+    current = fields.Boolean(allow_none=True, metadata={"description": "In the 2023 delineation."})
+    exports = fields.Nested(ExportsFigureSchema, allow_none=True,
+                            metadata={"description": "ITA goods exports in `year`, when year= is given."})
+
+
+class DatasetCoverageSchema(ma.Schema):
+    dataset = fields.String()
+    indicator = fields.String()
+    first_year = fields.Integer()
+    last_year = fields.Integer()
+    figures = fields.Integer(metadata={"description": "Years with a value."})
+
+
+class MetroDetailSchema(MetroSchema):
+    states = fields.List(fields.Nested(StateRefSchema))
+    land_area_m2 = fields.Integer(allow_none=True, metadata={
+        "description": "Land area in square metres (TIGER ALAND, 2015 layer, else 2009); null if unknown."})
+    titles = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"description": "Title in each delineation vintage that has the CBSA."})
+    former_titles = fields.List(fields.String())
+    datasets = fields.List(fields.Nested(DatasetCoverageSchema))
+
+
+class MetroPageSchema(ma.Schema):
+    data = fields.List(fields.Nested(MetroSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class StateSchema(ma.Schema):
+    fips = fields.String(attribute="code")
+    usps = fields.String()
+    name = fields.String()
+
+
+class StateDetailSchema(StateSchema):
+    metros = fields.Integer(metadata={"description": "Number of CBSAs with this state among their principal states."})
+    datasets = fields.List(fields.Nested(DatasetCoverageSchema))
+
+
+class StatePageSchema(ma.Schema):
+    data = fields.List(fields.Nested(StateSchema))
+    meta = fields.Nested(PageMetaSchema)
+
+
+class SeriesArgs(YearRangeArgs):
+    dataset = fields.String(validate=validate.Length(1, 64), metadata={"description": "Dataset id."})
+
+
+class MetroExportsArgs(SeriesArgs):
+    dataset = fields.String(load_default="ita-metro-exports", validate=validate.Length(1, 64), metadata={
+        "description": "ita-metro-exports (goods, 2005-2023, default), ita-metro-exports-2012-2021, or "
+                       "brookings-export-monitor-2018 (goods and services, 2017)."})
+
+
+class IndicatorArgs(SeriesArgs):
+    name = DelimitedList(fields.String(validate=validate.OneOf(sorted(INDICATORS))), validate=validate.Length(1, 20), metadata={
+        "description": "Comma-separated indicator names, e.g. population,real_gdp,jobs (default: all)."})
+
+
+class StateExportsArgs(SeriesArgs):
+    industry = DelimitedList(fields.String(validate=validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$")),
+                             validate=validate.Length(1, 100),
+                             metadata={"description": "Comma-separated industry codes (NAICS, or ALL); default ALL."})
+    naics_level = fields.Integer(validate=validate.Range(0, 6), metadata={
+        "description": "All NAICS codes of this many digits (2 includes sectors such as 31-33); 0 = ALL."})
+    partner = fields.String(load_default="WLD", validate=validate.Regexp(r"^(WLD|\d{4})$"),
+                            metadata={"description": "Census country code, or WLD for the world (default)."})
+
+    @ma.validates_schema
+    def one_selector(self, data, **kwargs):
+        if data.get("industry") and data.get("naics_level") is not None:
+            raise ma.ValidationError("give industry or naics_level, not both", "naics_level")
+
+
+class StateMetrosArgs(PageArgs):
+    type = MetroQueryArgs._declared_fields["type"]
+    current = MetroQueryArgs._declared_fields["current"]
+
+
+
+class StatePointSchema(PointSchema):
+    industry = fields.String(metadata={"description": "NAICS code, HS code (HS…), or ALL."})
+    industry_title = fields.String(allow_none=True)
+    partner = fields.String(metadata={"description": "Census country code, or WLD for the world."})
+
+
+class StateSeriesSchema(SeriesSchema):
+    data = fields.List(fields.Nested(StatePointSchema))
