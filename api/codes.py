@@ -51,6 +51,7 @@ class Datasets(MethodView):
 @blp.route("/datasets/<id>")
 class Dataset(MethodView):
     @blp.arguments(FormatArgs, location="query")
+    @blp.alt_response(404, response="NOT_FOUND")
     @blp.response(200, DatasetSchema)
     def get(self, args, id):
         """Get a dataset: source, publisher, checksum, caveats"""

@@ -32,7 +32,7 @@ def csv_columns(*columns: str):
     A column is a key of the item, a dotted path into it, or (if the item lacks it) a dotted path into the body,
     such as `geography.code` for the place a series is about.
     """
-    document = flask_smorest.Blueprint.doc(responses={"200": {"content": {CSV: {"schema": {
+    document = flask_smorest.Blueprint.doc(responses={200: {"content": {CSV: {"schema": {
         "type": "string", "description": "CSV with a header row: " + ", ".join(c.replace(".", "_") for c in columns),
     }}}}})
 

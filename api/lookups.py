@@ -2,6 +2,7 @@
 
 import re
 
+from flask_smorest import abort
 from sqlalchemy import select
 
 from api import db
@@ -24,8 +25,11 @@ def metro(code: str) -> Geography:
     not_found(f"No CBSA or unallocated area has the code '{code}' in any delineation from 2009 to 2023.", hint)
 
 
-def state(code: str) -> Geography:
-    """A state, DC or territory by FIPS code (06) or USPS code (CA, ca)."""
+def state(code: str, parameter: str | None = None) -> Geography:
+    """A state, DC or territory by FIPS code (06) or USPS code (CA, ca).
+
+    Unknown: 404 for a path segment, 400 naming the query `parameter` when it came from one.
+    """
     column = Geography.code if code.isdigit() else Geography.usps
     geo = db.session.scalars(select(Geography).where(Geography.kind == "state",
                                                      column == (code.zfill(2) if code.isdigit() else code.upper()))).first()
@@ -36,6 +40,8 @@ def state(code: str) -> Geography:
         hint = f"'{code}' looks like a CBSA code: try /v1/metros/{code}"
     elif len(code) > 2:
         hint = "States are named by FIPS code (06) or USPS code (CA); the list is at /v1/states"
+    if parameter:
+        abort(400, messages={"query": {parameter: [f"no state, DC or territory has the code '{code}'"]}})
     not_found(f"No state, DC or territory has the code '{code}'.", hint)
 
 

@@ -40,7 +40,7 @@ class Metros(MethodView):
                  "exports.status")
     def get(self, args):
         """List and search metros"""
-        state = lookups.state(args["state"]).id if "state" in args else None
+        state = lookups.state(args["state"], "state").id if "state" in args else None
         query = metros(args.get("q"), state, args.get("type"), args.get("current"))
         key, descending = args["sort"].lstrip("-"), args["sort"].startswith("-")
         year = args.get("year")
@@ -59,6 +59,7 @@ class Metros(MethodView):
 @blp.route("/<code>")
 class Metro(MethodView):
     @blp.arguments(FormatArgs, location="query")
+    @blp.alt_response(404, response="NOT_FOUND")
     @blp.response(200, MetroDetailSchema)
     def get(self, args, code):
         """Get a metro: principal states, land area, titles by delineation, datasets available"""
@@ -70,6 +71,7 @@ class Metro(MethodView):
 @blp.route("/<code>/exports")
 class MetroExports(MethodView):
     @blp.arguments(MetroExportsArgs, location="query")
+    @blp.alt_response(404, response="NOT_FOUND")
     @blp.response(200, SeriesSchema)
     @csv_columns(*SERIES_COLUMNS)
     def get(self, args, code):
@@ -84,6 +86,7 @@ class MetroExports(MethodView):
 @blp.route("/<code>/indicators")
 class MetroIndicators(MethodView):
     @blp.arguments(IndicatorArgs, location="query")
+    @blp.alt_response(404, response="NOT_FOUND")
     @blp.response(200, SeriesSchema)
     @csv_columns(*SERIES_COLUMNS)
     def get(self, args, code):

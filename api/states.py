@@ -30,6 +30,7 @@ class States(MethodView):
 @blp.route("/<code>")
 class State(MethodView):
     @blp.arguments(FormatArgs, location="query")
+    @blp.alt_response(404, response="NOT_FOUND")
     @blp.response(200, StateDetailSchema)
     def get(self, args, code):
         """Get a state by FIPS (06) or USPS (CA) code"""
@@ -42,6 +43,7 @@ class State(MethodView):
 @blp.route("/<code>/exports")
 class StateExports(MethodView):
     @blp.arguments(StateExportsArgs, location="query")
+    @blp.alt_response(404, response="NOT_FOUND")
     @blp.response(200, StateSeriesSchema)
     @csv_columns("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title", "partner",
                  "year", "value", "status")
@@ -62,6 +64,7 @@ class StateExports(MethodView):
 @blp.route("/<code>/metros")
 class StateMetros(MethodView):
     @blp.arguments(StateMetrosArgs, location="query")
+    @blp.alt_response(404, response="NOT_FOUND")
     @blp.response(200, MetroPageSchema)
     @csv_columns("code", "name", "type", "states", "delineation", "current")
     def get(self, args, code):

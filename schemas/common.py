@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 YEARS = validate.Range(1900, 2100)
+STATUSES = ["ok", "suppressed", "not_available", "rounded", "derived", "conflicting"]
 
 
 class FormatArgs(ma.Schema):
@@ -72,7 +73,7 @@ class PointSchema(ma.Schema):
 
     year = fields.Integer()
     value = Figure(allow_none=True)
-    status = fields.String(metadata={"description": (
+    status = fields.String(validate=validate.OneOf(STATUSES), metadata={"description": (
         "ok; suppressed (withheld by the source); not_available (no figure, e.g. the area was not defined that "
         "year); rounded (the source gives few significant digits); derived (computed from source figures, see the "
         "dataset notes); conflicting (the source gives two values)."

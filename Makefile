@@ -1,0 +1,44 @@
+# Everything runs from the project's own virtual environment, built from pyproject.toml + constraints.txt.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= $(abspath ../shared/data)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Admin URL of the PostgreSQL server the test suite runs against a second time (scratch databases).
+POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: install store serve test test-sqlite test-postgres openapi lock clean
+
+$(BIN)/flask: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+install: $(BIN)/flask
+
+store: install  ## Build (or update) the SQLite store from DATA_DIR.
+	EXPORTS_DATA_DIR=$(DATA_DIR) $(BIN)/flask --app wsgi data build
+
+serve: store  ## Serve the API on the real data at http://$(HOST):$(PORT).
+	EXPORTS_DATA_DIR=$(DATA_DIR) $(BIN)/gunicorn --bind $(HOST):$(PORT) wsgi:app
+
+test: test-sqlite test-postgres  ## The whole suite on SQLite, then on PostgreSQL.
+
+test-sqlite: install
+	EXPORTS_DATA_DIR=$(DATA_DIR) $(BIN)/pytest
+
+test-postgres: install
+	@$(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(POSTGRES_URL)').connect().close()" \
+		|| { echo "PostgreSQL is not reachable at $(POSTGRES_URL) (set POSTGRES_URL)"; exit 1; }
+	EXPORTS_DATA_DIR=$(DATA_DIR) EXPORTS_TEST_POSTGRES_URL=$(POSTGRES_URL) $(BIN)/pytest
+
+openapi: install  ## Regenerate openapi.yaml from the code.
+	$(BIN)/flask --app wsgi openapi write --format=yaml openapi.yaml
+
+lock: install  ## Re-pin constraints.txt from the current environment.
+	$(BIN)/pip freeze --exclude-editable > constraints.txt
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

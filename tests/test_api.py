@@ -1,0 +1,242 @@
+"""The v1 read API over the fixture store: figures, formats, pagination and errors."""
+
+import csv
+import io
+
+import pytest
+
+PROBLEM = "application/problem+json"
+
+
+def problem(response, status):
+    assert response.status_code == status
+    assert response.mimetype == PROBLEM
+    body = response.get_json(force=True)
+    assert body["status"] == status and body["type"] == "about:blank"
+    assert body["instance"] == response.request.path
+    return body
+
+
+def test_search_metros_over_current_and_former_titles(client):
+    body = client.get("/v1/metros?q=portland").get_json()
+    assert [(m["code"], m["name"], m["states"]) for m in body["data"]] == [
+        ("38860", "Portland-South Portland, ME", ["ME"]), ("38900", "Portland-Vancouver-Hillsboro, OR-WA", ["OR", "WA"])]
+    assert body["meta"] == {"total": 2, "page": 1, "page_size": 50, "pages": 2 // 50 + 1}
+    # a former title (2013: Aguadilla-Isabela) and accents (Mayagüez) are found
+    assert [m["code"] for m in client.get("/v1/metros?q=isabela").get_json()["data"]] == ["10380"]
+    assert [m["code"] for m in client.get("/v1/metros?q=MAYAGUEZ").get_json()["data"]] == ["32420"]
+
+
+def test_like_metacharacters_in_q_match_literally(client):
+    for q in ("%", "_", "100%", "a_b", "\\"):
+        response = client.get("/v1/metros", query_string={"q": q})
+        assert response.status_code == 200
+        assert response.get_json()["data"] == []
+
+
+def test_filter_metros_by_state_type_and_currency(client):
+    body = client.get("/v1/metros?state=wa").get_json()
+    assert [m["code"] for m in body["data"]] == ["38900"]
+    assert client.get("/v1/metros?state=53").get_json() == body
+    body = client.get("/v1/metros?state=TX&type=micropolitan").get_json()
+    assert [(m["code"], m["type"]) for m in body["data"]] == [("28780", "micropolitan"), ("49820", "micropolitan")]
+    retired = client.get("/v1/metros?current=false").get_json()["data"]
+    assert ("11300", "Anderson, IN", "2009", False) in [(m["code"], m["name"], m["delineation"], m["current"])
+                                                         for m in retired]
+    unallocated = client.get("/v1/metros?type=unallocated").get_json()["data"]
+    assert sorted(m["code"] for m in unallocated) == [
+        "crossovers", "non-metro", "other-metro", "rest-of-01", "rest-of-41", "unknown"]
+
+
+def test_sort_metros_by_exports_in_a_year(client):
+    body = client.get("/v1/metros?sort=-exports&year=2015&page_size=3").get_json()
+    assert [(m["code"], m["exports"]["value"], m["exports"]["status"]) for m in body["data"]] == [
+        ("31080", 61758749222, "ok"), ("33460", 19608613988, "ok"), ("38900", 18847798760, "ok")]
+    last = client.get("/v1/metros?sort=-exports&year=2015&page_size=3&page=5").get_json()["data"]
+    assert all(m["exports"]["value"] is None for m in last)  # missing figures sort last
+
+
+def test_pagination_links_and_total(client):
+    response = client.get("/v1/metros?page_size=5&page=2&sort=code")
+    body = response.get_json()
+    total = int(response.headers["X-Total-Count"])
+    assert body["meta"] == {"total": total, "page": 2, "page_size": 5, "pages": -(-total // 5)}
+    assert total == 17
+    assert [m["code"] for m in body["data"]] == ["31080", "32420", "33460", "35300", "35980"]
+    def url(n):
+        return f"http://localhost/v1/metros?page_size=5&page={n}&sort=code"
+    assert response.headers["Link"] == (f'<{url(1)}>; rel="first", <{url(4)}>; rel="last", '
+                                        f'<{url(1)}>; rel="prev", <{url(3)}>; rel="next"')
+
+
+@pytest.mark.parametrize("query, field, message", [
+    ("page_size=501", "page_size", "Must be greater than or equal to 1 and less than or equal to 500."),
+    ("page=0", "page", "Must be greater than or equal to 1 and less than or equal to 1000000."),
+    ("sort=size", "sort", "Must be one of: name, -name, code, -code, exports, -exports."),
+    ("sort=-exports", "year", "is required when sorting by exports"),
+    ("colour=red", "colour", "Unknown field."),
+    ("type=city", "type", "Must be one of: metropolitan, micropolitan, unallocated."),
+    ("state=ZZ", "state", "no state, DC or territory has the code 'ZZ'"),
+    ("year=abc&sort=-exports", "year", "Not a valid integer."),
+])
+def test_bad_parameters_are_400_problems_naming_the_field(client, query, field, message):
+    body = problem(client.get(f"/v1/metros?{query}"), 400)
+    assert body["title"] == "Bad Request"
+    assert body["errors"][field] == [message]
+    assert field in body["detail"]
+
+
+def test_metro_detail(client):
+    body = client.get("/v1/metros/10380").get_json()
+    assert body["name"] == "Aguadilla, PR" and body["type"] == "metropolitan" and body["current"] is True
+    assert body["states"] == [{"fips": "72", "usps": "PR", "name": "Puerto Rico"}]
+    assert body["titles"]["2013"] == "Aguadilla-Isabela, PR"
+    assert body["former_titles"] == ["Aguadilla-Isabela, PR", "Aguadilla-Isabela-San Sebastián, PR"]
+    assert body["land_area_m2"] == 1222490239
+    assert {"dataset": "ita-metro-exports", "indicator": "exports_goods", "first_year": 2005, "last_year": 2023,
+            "figures": 19} in body["datasets"]
+
+
+def test_unknown_metro_is_404_with_a_hint(client):
+    body = problem(client.get("/v1/metros/99999"), 404)
+    assert body["detail"] == "No CBSA or unallocated area has the code '99999' in any delineation from 2009 to 2023."
+    assert "hint" not in body
+    assert problem(client.get("/v1/metros/portland"), 404)["hint"] == (
+        "CBSAs are named by their five-digit code; to find one by name try /v1/metros?q=portland")
+    assert problem(client.get("/v1/metros/CA"), 404)["hint"] == "'CA' looks like a state code: try /v1/states/CA"
+
+
+def test_metro_exports_series_names_its_source_and_keeps_suppressed_years_null(client):
+    body = client.get("/v1/metros/49740/exports?from=2013&to=2017").get_json()
+    assert body["geography"] == {"kind": "metro", "code": "49740", "name": "Yuma, AZ"}
+    assert body["indicators"] == [{"name": "exports_goods", "title": "Exports of goods (merchandise)", "unit": "USD",
+                                   "dollar_basis": "nominal"}]
+    assert [s["id"] for s in body["sources"]] == ["ita-metro-exports"]
+    assert [(p["year"], p["value"], p["status"]) for p in body["data"]] == [
+        (2013, 460274194, "ok"), (2014, None, "suppressed"), (2015, None, "suppressed"), (2016, None, "suppressed"),
+        (2017, 383012156, "ok")]
+
+
+def test_metro_exports_other_datasets(client):
+    body = client.get("/v1/metros/10180/exports?dataset=brookings-export-monitor-2018").get_json()
+    assert [(p["indicator"], p["year"], p["value"]) for p in body["data"]] == [
+        ("exports_goods_services", 2017, 681149475)]
+    assert body["indicators"][0]["name"] == "exports_goods_services"
+    body = problem(client.get("/v1/metros/10180/exports?dataset=nope"), 404)
+    assert body["hint"] == "The loaded datasets are listed at /v1/datasets"
+    problem(client.get("/v1/metros/10180/exports?from=2010&to=2009"), 400)
+
+
+def test_series_as_csv(client):
+    expected = ("geography_code,geography_name,dataset,indicator,year,value,status\r\n"
+                "49740,\"Yuma, AZ\",ita-metro-exports,exports_goods,2013,460274194,ok\r\n"
+                "49740,\"Yuma, AZ\",ita-metro-exports,exports_goods,2014,,suppressed\r\n")
+    for response in (client.get("/v1/metros/49740/exports?from=2013&to=2014&format=csv"),
+                     client.get("/v1/metros/49740/exports?from=2013&to=2014", headers={"Accept": "text/csv"})):
+        assert response.status_code == 200
+        assert response.mimetype == "text/csv"
+        assert response.get_data(as_text=True) == expected
+        assert "Accept" in response.headers["Vary"]
+
+
+def test_collection_as_csv(client):
+    text = client.get("/v1/metros?q=portland&format=csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["code", "name", "type", "states", "delineation", "current", "exports_year", "exports_value",
+                       "exports_status"]
+    assert rows[2] == ["38900", "Portland-Vancouver-Hillsboro, OR-WA", "metropolitan", "OR;WA", "2023", "True", "", "",
+                       ""]
+
+
+def test_csv_is_refused_where_it_is_not_offered(client):
+    body = problem(client.get("/v1/metros/38900?format=csv"), 400)
+    assert body["errors"] == {"format": ["CSV is not available for this operation."]}
+    assert client.get("/v1/metros/38900", headers={"Accept": "text/csv"}).mimetype == "application/json"
+
+
+def test_metro_indicators(client):
+    body = client.get("/v1/metros/10180/indicators?name=population,jobs&from=2019").get_json()
+    assert [(p["dataset"], p["indicator"], p["year"], p["value"], p["status"]) for p in body["data"]] == [
+        ("census-population-2019", "population", 2019, 172060, "ok"),
+        ("metro-monitor-2021", "jobs", 2019, 78880.617, "ok"),
+        ("metro-monitor-2021", "population", 2019, 172060, "derived")]
+    assert [s["id"] for s in body["sources"]] == ["census-population-2019", "metro-monitor-2021"]
+    assert {i["name"]: i["unit"] for i in body["indicators"]} == {"jobs": "jobs", "population": "persons"}
+    body = problem(client.get("/v1/metros/10180/indicators?name=gdp"), 400)
+    assert "name" in body["errors"]
+
+
+def test_states_by_fips_or_usps(client):
+    for code in ("06", "CA", "ca", "6"):
+        body = client.get(f"/v1/states/{code}").get_json()
+        assert (body["fips"], body["usps"], body["name"]) == ("06", "CA", "California")
+    assert client.get("/v1/states/CA").get_json()["metros"] == 1
+    assert problem(client.get("/v1/states/38900"), 404)["hint"] == "'38900' looks like a CBSA code: try /v1/metros/38900"
+    listing = client.get("/v1/states?page_size=100").get_json()
+    assert listing["meta"]["total"] == 56  # 50 states, DC and 5 territories
+    assert listing["data"][0] == {"fips": "01", "usps": "AL", "name": "Alabama"}
+
+
+def test_state_exports_all_industries_by_default(client):
+    body = client.get("/v1/states/OR/exports").get_json()
+    assert [(p["dataset"], p["year"], p["value"], p["industry"], p["partner"]) for p in body["data"]] == [
+        ("census-api-statenaics-2019-or", 2019, 22845120417, "ALL", "WLD"),
+        ("census-state-exports-2012", 2012, 18387857493, "ALL", "WLD"),
+        ("census-state-exports-2013-2018", 2013, 18633579686, "ALL", "WLD"),
+        ("census-state-exports-2013-2018", 2018, 22331756938, "ALL", "WLD")]
+    assert body["indicators"][0]["unit"] == "USD"
+
+
+def test_state_exports_by_industry_level_partner(client):
+    body = client.get("/v1/states/41/exports?industry=336,3361&dataset=census-state-exports-2012").get_json()
+    assert [(p["industry"], p["industry_title"], p["value"]) for p in body["data"]] == [
+        ("336", "Transportation Equipment", 1159742188), ("3361", "Motor Vehicles", 332879331)]
+    body = client.get("/v1/states/OR/exports?naics_level=2&from=2018").get_json()
+    assert [(p["industry"], p["value"]) for p in body["data"]] == [("31-33", 19713656031)]
+    body = client.get("/v1/states/OR/exports?partner=1220&industry=336").get_json()
+    assert [(p["partner"], p["value"]) for p in body["data"]] == [("1220", 301477180)]
+    body = problem(client.get("/v1/states/OR/exports?industry=336&naics_level=3"), 400)
+    assert body["errors"] == {"naics_level": ["give industry or naics_level, not both"]}
+    problem(client.get("/v1/states/OR/exports?industry=3x6"), 400)
+
+
+def test_state_metros(client):
+    body = client.get("/v1/states/OR/metros").get_json()
+    assert [m["code"] for m in body["data"]] == ["38900"]
+
+
+def test_code_lists_and_datasets(client):
+    body = client.get("/v1/industries?level=4").get_json()
+    assert body["data"] == [{"code": "3361", "title": "Motor Vehicles", "level": 4, "classification": "naics"}]
+    assert client.get("/v1/industries?q=transport").get_json()["data"][0]["code"] == "336"
+    assert client.get("/v1/partners").get_json()["data"] == [
+        {"code": "1220", "name": "Canada", "kind": "country"}, {"code": "WLD", "name": "World", "kind": "world"}]
+    datasets = client.get("/v1/datasets?page_size=100").get_json()
+    assert "ita-metro-exports" in [d["id"] for d in datasets["data"]]
+    body = client.get("/v1/datasets/brookings-export-monitor-2018").get_json()
+    assert body["row_count"] == 15 and body["source_file"] == "cbsa_export.csv" and len(body["sha256"]) == 64
+
+
+def test_unknown_route_and_method_are_problems(client):
+    body = problem(client.get("/v1/nothing-here"), 404)
+    assert body["title"] == "Not Found"
+    response = client.post("/v1/metros")
+    body = problem(response, 405)
+    assert body["title"] == "Method Not Allowed"
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    body = client.get("/readyz").get_json()
+    assert body["status"] == "ready" and body["datasets"] >= 13
+
+
+def test_readiness_fails_when_the_store_is_unreachable(tmp_path):
+    from api import create_app
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/store.sqlite"})
+    app.config["DATABASE_URL"] = "unused"
+    body = problem(app.test_client().get("/readyz"), 503)
+    assert body["detail"] in ("The store is unreachable (OperationalError).",
+                              "The store is empty: build it with 'flask data build'.")
+    assert app.test_client().get("/readyz").headers["Retry-After"] in ("5", "30")
