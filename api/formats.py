@@ -26,8 +26,8 @@ class OrjsonProvider(JSONProvider):
         return current_app.response_class(orjson.dumps(obj, default=str), mimetype="application/json")
 
 
-def csv_columns(*columns: str):
-    """Declare that an operation also answers CSV: one row per item of `data`, these columns.
+def csv_columns(*columns: str, rows: str = "data"):
+    """Declare that an operation also answers CSV: one row per item of the body's `rows` list, these columns.
 
     A column is a key of the item, a dotted path into it, or (if the item lacks it) a dotted path into the body,
     such as `geography.code` for the place a series is about.
@@ -38,7 +38,7 @@ def csv_columns(*columns: str):
 
     def decorator(func):
         func = document(func)
-        func._csv = columns
+        func._csv = (rows, columns)
         return func
     return decorator
 
@@ -72,16 +72,16 @@ def _cell(value) -> str:
     return str(value)
 
 
-def to_csv(body: dict, columns: tuple[str, ...]) -> str:
+def to_csv(body: dict, rows: str, columns: tuple[str, ...]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.replace(".", "_") for c in columns])
-    for item in body.get("data", []):
+    for item in body.get(rows) or []:
         writer.writerow([_cell(_lookup(c, item, body)) for c in columns])
     return out.getvalue()
 
 
-def _columns() -> tuple[str, ...] | None:
+def _columns() -> tuple[str, tuple[str, ...]] | None:
     view = current_app.view_functions.get(request.endpoint)
     method = getattr(getattr(view, "view_class", None), request.method.lower(), view)
     return getattr(method, "_csv", None)
@@ -102,9 +102,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def render_csv(response: Response) -> Response:
         if g.get("format") == "csv" and response.status_code == 200 and response.mimetype == "application/json":
-            columns = _columns()
-            if columns:
-                response.set_data(to_csv(orjson.loads(response.get_data()), columns))
+            layout = _columns()
+            if layout:
+                response.set_data(to_csv(orjson.loads(response.get_data()), *layout))
                 response.mimetype = CSV
                 response.headers["Content-Disposition"] = f'inline; filename="{request.endpoint.split(".")[-1]}.csv"'
         response.vary.add("Accept")

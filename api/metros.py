@@ -7,7 +7,7 @@ from api import db, lookups
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
-from models import Geography, Observation
+from models import ExportPlan, Geography, Observation
 from models.geography import metros
 from models.observation import EXPORTS, INDICATORS, coverage, series
 from schemas.common import FormatArgs, SeriesSchema
@@ -65,6 +65,8 @@ class Metro(MethodView):
         """Get a metro: principal states, land area, titles by delineation, datasets available"""
         geo = lookups.metro(code)
         geo.datasets = db.session.execute(coverage(geo.id)).mappings().all()
+        geo.export_plans = db.session.scalars(select(ExportPlan).where(ExportPlan.geography_id == geo.id)
+                                              .order_by(ExportPlan.cohort)).all()
         return geo
 
 

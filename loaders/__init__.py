@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from loaders import brookings, census, delineations, indicators, ita
+from loaders import brookings, census, delineations, indicators, ita, plans
 from loaders.files import SourceError
 from loaders.places import seed
 from loaders.store import Result
@@ -19,6 +19,7 @@ STEPS = (
     ("Census state exports", census.load),
     ("metro indicators", indicators.load),
     ("Brookings Export Monitor", brookings.load),
+    ("export plans", plans.load),
 )
 
 __all__ = ["STEPS", "SourceError", "build"]

@@ -59,6 +59,12 @@ class DatasetCoverageSchema(ma.Schema):
     figures = fields.Integer(metadata={"description": "Years with a value."})
 
 
+class PlanRefSchema(ma.Schema):
+    slug = fields.String()
+    cohort = fields.String()
+    title = fields.String(allow_none=True)
+
+
 class MetroDetailSchema(MetroSchema):
     states = fields.List(fields.Nested(StateRefSchema))
     land_area_m2 = fields.Integer(allow_none=True, metadata={
@@ -67,6 +73,8 @@ class MetroDetailSchema(MetroSchema):
                          metadata={"description": "Title in each delineation vintage that has the CBSA."})
     former_titles = fields.List(fields.String())
     datasets = fields.List(fields.Nested(DatasetCoverageSchema))
+    export_plans = fields.List(fields.Nested(PlanRefSchema), metadata={
+        "description": "Metropolitan Export Initiative cohorts the metro took part in; details at /v1/export-plans."})
 
 
 class MetroPageSchema(ma.Schema):

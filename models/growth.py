@@ -1,0 +1,96 @@
+"""Growth statistics as pure functions over annual series ({year: value or None}).
+
+Every edge case is decided here, once: a missing or suppressed figure, a zero or negative base, a single
+point. A result that cannot be computed is None with a reason, never 0.
+"""
+
+from dataclasses import dataclass, field
+
+Series = dict[int, float | None]
+
+CHANGE_FORMULA = "absolute = end - start; percent = 100 * (end - start) / start"
+CAGR_FORMULA = "cagr = 100 * ((end / start) ** (1 / (end_year - start_year)) - 1)"
+DIGITS = 6  # percentages are rounded to 6 decimals (a millionth of a percentage point)
+
+
+@dataclass(frozen=True)
+class Change:
+    """The change of a series between two years, with its inputs and the reasons for any null."""
+
+    start_year: int
+    end_year: int
+    start_value: float | None
+    end_value: float | None
+    absolute: float | None
+    percent: float | None
+    cagr: float | None
+    reasons: list[str] = field(default_factory=list)
+    formula: str = f"{CHANGE_FORMULA}; {CAGR_FORMULA}"
+
+
+def _missing(series: Series, year: int, statuses: dict[int, str] | None) -> str | None:
+    if series.get(year) is not None:
+        return None
+    status = (statuses or {}).get(year, "not_available" if year not in series else "missing")
+    return f"no figure for {year} ({status})"
+
+
+def cagr(start: float, end: float, years: int) -> tuple[float | None, str | None]:
+    """Compound annual growth rate in percent, or None and why."""
+    if years <= 0:
+        return None, "CAGR needs two different years"
+    if start <= 0 or end < 0:
+        return None, "CAGR is undefined unless the start value is positive and the end value is not negative"
+    return round(100 * ((end / start) ** (1 / years) - 1), DIGITS), None
+
+
+def percent(start: float, end: float) -> tuple[float | None, str | None]:
+    if start == 0:
+        return None, "percent change is undefined from a zero base"
+    return round(100 * (end - start) / abs(start), DIGITS), None
+
+
+def change(series: Series, start_year: int, end_year: int, statuses: dict[int, str] | None = None) -> Change:
+    """Absolute and percent change and CAGR of `series` from `start_year` to `end_year`."""
+    if end_year < start_year:
+        raise ValueError("end_year must not be before start_year")
+    start, end = series.get(start_year), series.get(end_year)
+    reasons = [r for r in (_missing(series, start_year, statuses), _missing(series, end_year, statuses)) if r]
+    if reasons:
+        return Change(start_year, end_year, start, end, None, None, None, reasons)
+    pct, why_pct = percent(start, end)
+    rate, why_rate = cagr(start, end, end_year - start_year)
+    return Change(start_year, end_year, start, end, end - start, pct, rate, [r for r in (why_pct, why_rate) if r])
+
+
+def index(series: Series, base_year: int) -> tuple[Series, str | None]:
+    """The series as an index, base year = 100 (rounded to 6 decimals); all None with a reason if no base."""
+    base = series.get(base_year)
+    if base is None or base == 0:
+        why = f"no figure for the base year {base_year}" if base is None else "the base year's value is zero"
+        return {year: None for year in series}, why
+    return {year: None if v is None else round(100 * v / base, DIGITS) for year, v in series.items()}, None
+
+
+def changes(series: Series) -> dict[int, tuple[float | None, float | None]]:
+    """Year-on-year (absolute, percent) change; None where either year lacks a figure."""
+    result = {}
+    for year in sorted(series):
+        before, now = series.get(year - 1), series[year]
+        if before is None or now is None:
+            result[year] = (None, None)
+        else:
+            result[year] = (now - before, percent(before, now)[0])
+    return result
+
+
+def share(value: float | None, total: float | None) -> float | None:
+    """`value` as a percentage of `total` (6 decimals), None if either is missing or the total is not positive."""
+    if value is None or total is None or total <= 0:
+        return None
+    return round(100 * value / total, DIGITS)
+
+
+def first_year_at_least(series: Series, level: float, after: int) -> int | None:
+    """The first year after `after` in which the series reaches `level`."""
+    return next((y for y in sorted(series) if y > after and series[y] is not None and series[y] >= level), None)
