@@ -32,14 +32,14 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
-    from api import codes, db, docs, formats, health, metros, plans, states
+    from api import codes, db, docs, formats, health, metros, plans, states, stats
     from api.problems import Api
     from loaders.cli import data
 
     db.init_app(app)
     formats.init_app(app)
     api = Api(app)
-    for module in (metros, states, plans, codes):
+    for module in (metros, states, plans, stats, codes):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)

@@ -7,15 +7,18 @@ from api import db, lookups
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
+from api.series import express, growth
 from models import ExportPlan, Geography, Observation
 from models.geography import metros
 from models.observation import EXPORTS, INDICATORS, coverage, series
 from schemas.common import FormatArgs, SeriesSchema
+from schemas.stats import GrowthArgs, GrowthSchema
 from schemas.places import IndicatorArgs, MetroDetailSchema, MetroExportsArgs, MetroPageSchema, MetroQueryArgs
 
 blp = Blueprint("metros", __name__, url_prefix="/v1/metros", description="Metropolitan and micropolitan areas.")
 
-SERIES_COLUMNS = ("geography.code", "geography.name", "dataset", "indicator", "year", "value", "status")
+SERIES_COLUMNS = ("geography.code", "geography.name", "dataset", "indicator", "year", "value", "status", "units",
+                  "level")
 ORDER = {"name": Geography.name, "code": Geography.code}
 
 
@@ -80,9 +83,11 @@ class MetroExports(MethodView):
         """Get a metro's annual exports (a suppressed year is null with its status, never 0)"""
         geo = lookups.metro(code)
         lookups.dataset(args["dataset"])
-        rows = db.session.execute(series(geo.id, EXPORTS, args["dataset"], args.get("from_"), args.get("to"))).all()
+        rows = db.session.execute(series(geo.id, EXPORTS, args["dataset"])).all()
+        points, basis = express(rows, args["units"], args.get("base_year"), args.get("from_"), args.get("to"))
         return {"geography": geo, "indicators": lookups.indicators(r.indicator for r in rows),
-                "sources": lookups.sources([args["dataset"]]), "data": rows}
+                "sources": lookups.sources([args["dataset"]]), "units": args["units"], "units_basis": basis,
+                "data": points}
 
 
 @blp.route("/<code>/indicators")
@@ -97,6 +102,21 @@ class MetroIndicators(MethodView):
         names = args.get("name") or [n for n in INDICATORS if n not in EXPORTS]
         if "dataset" in args:
             lookups.dataset(args["dataset"])
-        rows = db.session.execute(series(geo.id, names, args.get("dataset"), args.get("from_"), args.get("to"))).all()
+        rows = db.session.execute(series(geo.id, names, args.get("dataset"))).all()
+        points, basis = express(rows, args["units"], args.get("base_year"), args.get("from_"), args.get("to"))
         return {"geography": geo, "indicators": lookups.indicators(r.indicator for r in rows),
-                "sources": lookups.sources(r.dataset_id for r in rows), "data": rows}
+                "sources": lookups.sources(r.dataset_id for r in rows), "units": args["units"], "units_basis": basis,
+                "data": points}
+
+
+@blp.route("/<code>/growth")
+class MetroGrowth(MethodView):
+    @blp.arguments(GrowthArgs, location="query")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.response(200, GrowthSchema)
+    def get(self, args, code):
+        """Get the growth of a metro's exports between two years: change, percent change, CAGR"""
+        geo = lookups.metro(code)
+        dataset = lookups.dataset(args.get("dataset", "ita-metro-exports")).id
+        rows = db.session.execute(series(geo.id, EXPORTS, dataset)).all()
+        return growth(geo, rows, args["from_"], args["to"], delineations=True)

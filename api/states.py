@@ -7,10 +7,12 @@ from api import db, lookups
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
+from api.series import express, growth
 from models import Geography, Industry, Observation, geography_states
 from models.geography import metros, states
 from models.observation import EXPORTS, coverage, series
 from schemas.common import FormatArgs, PageArgs
+from schemas.stats import GrowthSchema, StateGrowthArgs
 from schemas.places import (MetroPageSchema, StateDetailSchema, StateExportsArgs, StateMetrosArgs, StatePageSchema,
                             StateSeriesSchema)
 
@@ -46,19 +48,21 @@ class StateExports(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.response(200, StateSeriesSchema)
     @csv_columns("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title", "partner",
-                 "year", "value", "status")
+                 "year", "value", "status", "units", "level")
     def get(self, args, code):
         """Get a state's annual exports, all industries or by NAICS code or level"""
         geo = lookups.state(code)
         if "dataset" in args:
             lookups.dataset(args["dataset"])
         level = args.get("naics_level")
-        query = series(geo.id, EXPORTS, args.get("dataset"), args.get("from_"), args.get("to"),
+        query = series(geo.id, EXPORTS, args.get("dataset"),
                        industries=args.get("industry", ["ALL"]), naics_level=level or None, partner=args["partner"])
         rows = db.session.execute(query.add_columns(Industry.title.label("industry_title")).outerjoin(
             Industry, Industry.code == Observation.industry)).all()
+        points, basis = express(rows, args["units"], args.get("base_year"), args.get("from_"), args.get("to"))
         return {"geography": geo, "indicators": lookups.indicators(r.indicator for r in rows),
-                "sources": lookups.sources(r.dataset_id for r in rows), "data": rows}
+                "sources": lookups.sources(r.dataset_id for r in rows), "units": args["units"], "units_basis": basis,
+                "data": points}
 
 
 @blp.route("/<code>/metros")
@@ -72,3 +76,17 @@ class StateMetros(MethodView):
         geo = lookups.state(code)
         query = metros(state_id=geo.id, type=args.get("type"), current=args.get("current"))
         return paginate(query.order_by(Geography.name, Geography.code), args["page"], args["page_size"])
+
+
+@blp.route("/<code>/growth")
+class StateGrowth(MethodView):
+    @blp.arguments(StateGrowthArgs, location="query")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.response(200, GrowthSchema)
+    def get(self, args, code):
+        """Get the growth of a state's exports between two years (Census datasets combined unless dataset= is given)"""
+        geo = lookups.state(code)
+        if "dataset" in args:
+            lookups.dataset(args["dataset"])
+        rows = db.session.execute(series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])).all()
+        return growth(geo, rows, args["from_"], args["to"], args["industry"])

@@ -31,7 +31,7 @@ class Change:
 def _missing(series: Series, year: int, statuses: dict[int, str] | None) -> str | None:
     if series.get(year) is not None:
         return None
-    status = (statuses or {}).get(year, "not_available" if year not in series else "missing")
+    status = (statuses or {}).get(year) or ("not_available" if year in series else "no observation")
     return f"no figure for {year} ({status})"
 
 
@@ -94,3 +94,49 @@ def share(value: float | None, total: float | None) -> float | None:
 def first_year_at_least(series: Series, level: float, after: int) -> int | None:
     """The first year after `after` in which the series reaches `level`."""
     return next((y for y in sorted(series) if y > after and series[y] is not None and series[y] >= level), None)
+
+
+UNITS = ("level", "change", "percent_change", "index", "share")
+
+
+def in_units(series: Series, units: str, base_year: int | None = None,
+             totals: Series | None = None) -> tuple[Series, str | None]:
+    """The series in `units`, and why it is all null if it cannot be computed.
+
+    change and percent_change are year on year; index is base_year = 100; share is percent of `totals`.
+    """
+    if units == "level":
+        return dict(series), None
+    if units in ("change", "percent_change"):
+        pairs = changes(series)
+        return {y: pairs[y][0 if units == "change" else 1] for y in series}, None
+    if units == "index":
+        return index(series, base_year)
+    if units == "share":
+        return {y: share(v, (totals or {}).get(y)) for y, v in series.items()}, None
+    raise ValueError(f"unknown units {units!r}")
+
+
+def rank(values: list[tuple[object, float]], descending: bool = True) -> list[tuple[object, float, int]]:
+    """Competition ranking ("1224"): equal values share a rank and the next rank skips; ties keep input order."""
+    ordered = sorted(values, key=lambda kv: -kv[1] if descending else kv[1])
+    ranked, previous, position = [], None, 0
+    for i, (key, value) in enumerate(ordered, start=1):
+        if value != previous:
+            position, previous = i, value
+        ranked.append((key, value, position))
+    return ranked
+
+
+# OMB revisions after which ITA's metro definitions changed; ITA does not restate earlier years.
+DELINEATION_REVISIONS = (2013, 2018, 2023)
+
+
+def delineation_caveats(start_year: int, end_year: int) -> list[str]:
+    """Caveats for a change between two years that spans a revision of the metro definitions."""
+    crossed = [r for r in DELINEATION_REVISIONS if start_year < r <= end_year]
+    if not crossed:
+        return []
+    return [f"Between {start_year} and {end_year} OMB revised the metro definitions ({', '.join(map(str, crossed))}); "
+            "ITA reports each year under the definition then in force, so part of the change can come from "
+            "boundary changes."]

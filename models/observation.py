@@ -5,6 +5,7 @@ from sqlalchemy import ForeignKey, Index, Select, String, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.geography import Geography
 
 ALL_INDUSTRIES = "ALL"
 WORLD = "WLD"
@@ -118,3 +119,30 @@ def industries(level: int | None = None, classification: str | None = None, q: s
         query = query.where(or_(Industry.code.startswith(q, autoescape=True),
                                      func.lower(Industry.title).contains(q.lower(), autoescape=True)))
     return query.order_by(Industry.classification, Industry.code)
+
+
+def cross_section(dataset: str, indicators: Iterable[str], years: Iterable[int], kinds: Iterable[str],
+                  industry: str = ALL_INDUSTRIES, partner: str = WORLD) -> Select:
+    """Every place's figures in some years, with the place's kind, code, name and metro type."""
+    o = Observation
+    return (select(o.dataset_id, o.geography_id, Geography.kind, Geography.code, Geography.name,
+                   Geography.metro_type, o.indicator, o.year, o.value, o.status)
+            .join(Geography, Geography.id == o.geography_id)
+            .where(o.dataset_id == dataset, o.indicator.in_(list(indicators)), o.year.in_(list(years)),
+                   Geography.kind.in_(list(kinds)), o.industry == industry, o.partner == partner))
+
+
+def national_totals(dataset: str, indicator: str, industry: str = ALL_INDUSTRIES,
+                    partner: str = WORLD) -> tuple[Select, Select]:
+    """Two ways to the national total per year: the dataset's United States row, and the sum of every other place.
+
+    The caller uses the first where the dataset has one (Census files do), else the second (ITA has no
+    national row: its metros and unallocated rows add up to the national total).
+    """
+    o = Observation
+    base = (select(o.year).join(Geography, Geography.id == o.geography_id)
+            .where(o.dataset_id == dataset, o.indicator == indicator, o.industry == industry, o.partner == partner)
+            .group_by(o.year))
+    nation = base.add_columns(func.sum(o.value), func.count(o.value)).where(Geography.kind == "nation")
+    parts = base.add_columns(func.sum(o.value), func.count(o.value)).where(Geography.kind != "nation")
+    return nation, parts

@@ -3,6 +3,8 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from models.growth import UNITS
+
 YEARS = validate.Range(1900, 2100)
 STATUSES = ["ok", "suppressed", "not_available", "rounded", "derived", "conflicting"]
 
@@ -80,10 +82,49 @@ class PointSchema(ma.Schema):
     )})
     dataset = fields.String(attribute="dataset_id")
     indicator = fields.String()
+    level = Figure(allow_none=True, metadata={"description": "The source figure, when `units` is not level."})
+
+
+class UnitsArgs(ma.Schema):
+    units = fields.String(load_default="level", validate=validate.OneOf(UNITS), metadata={"description": (
+        "level (source figures); change and percent_change (on the year before); index (base_year = 100); "
+        "share (percent of the national total, named in units_basis).")})
+    base_year = fields.Integer(validate=YEARS, metadata={"description": "Base year for units=index."})
+
+    @ma.validates_schema
+    def base_for_index(self, data, **kwargs):
+        if data.get("units") == "index" and "base_year" not in data:
+            raise ma.ValidationError("is required with units=index", "base_year")
+
+
+class UnitsBasisSchema(ma.Schema):
+    dataset = fields.String()
+    indicator = fields.String()
+    industry = fields.String()
+    units = fields.String()
+    reason = fields.String(allow_none=True, metadata={"description": "Why every value is null, if it is."})
+    denominator = fields.String(metadata={"description": "units=share: what the national total is."})
+    denominator_values = fields.Dict(keys=fields.String(), values=Figure(allow_none=True))
+    base_year = fields.Integer()
+    base_value = Figure(allow_none=True)
 
 
 class SeriesSchema(ma.Schema):
     geography = fields.Nested(PlaceSchema)
     indicators = fields.List(fields.Nested(IndicatorSchema))
     sources = fields.List(fields.Nested(SourceSchema))
+    units = fields.String(dump_default="level")
+    units_basis = fields.List(fields.Nested(UnitsBasisSchema))
     data = fields.List(fields.Nested(PointSchema))
+
+
+class ChangeSchema(ma.Schema):
+    start_year = fields.Integer()
+    end_year = fields.Integer()
+    start_value = Figure(allow_none=True)
+    end_value = Figure(allow_none=True)
+    absolute = Figure(allow_none=True)
+    percent = fields.Float(allow_none=True, metadata={"description": "Percent change, 6 decimals."})
+    cagr = fields.Float(allow_none=True, metadata={"description": "Compound annual growth rate, percent."})
+    reasons = fields.List(fields.String(), metadata={"description": "Why a figure is null."})
+    formula = fields.String()

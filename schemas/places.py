@@ -5,7 +5,8 @@ from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
 from models.observation import INDICATORS
-from schemas.common import YEARS, Figure, PageArgs, PageMetaSchema, PointSchema, SeriesSchema, YearRangeArgs
+from schemas.common import (YEARS, Figure, PageArgs, PageMetaSchema, PointSchema, SeriesSchema, UnitsArgs,
+                            YearRangeArgs)
 
 
 class MetroQueryArgs(PageArgs):
@@ -102,18 +103,18 @@ class SeriesArgs(YearRangeArgs):
     dataset = fields.String(validate=validate.Length(1, 64), metadata={"description": "Dataset id."})
 
 
-class MetroExportsArgs(SeriesArgs):
+class MetroExportsArgs(SeriesArgs, UnitsArgs):
     dataset = fields.String(load_default="ita-metro-exports", validate=validate.Length(1, 64), metadata={
         "description": "ita-metro-exports (goods, 2005-2023, default), ita-metro-exports-2012-2021, or "
                        "brookings-export-monitor-2018 (goods and services, 2017)."})
 
 
-class IndicatorArgs(SeriesArgs):
+class IndicatorArgs(SeriesArgs, UnitsArgs):
     name = DelimitedList(fields.String(validate=validate.OneOf(sorted(INDICATORS))), validate=validate.Length(1, 20), metadata={
         "description": "Comma-separated indicator names, e.g. population,real_gdp,jobs (default: all)."})
 
 
-class StateExportsArgs(SeriesArgs):
+class StateExportsArgs(SeriesArgs, UnitsArgs):
     industry = DelimitedList(fields.String(validate=validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$")),
                              validate=validate.Length(1, 100),
                              metadata={"description": "Comma-separated industry codes (NAICS, or ALL); default ALL."})

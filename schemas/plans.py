@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from schemas.common import Figure, PageArgs, PageMetaSchema, SourceSchema
+from schemas.common import ChangeSchema, Figure, PageArgs, PageMetaSchema, SourceSchema
 from schemas.places import MetroSchema
 
 COHORTS = ["pilot-2012", "exchange-2013", "global-cities-2015"]
@@ -70,18 +70,6 @@ class PlanDetailSchema(PlanSchema):
 class PlanPageSchema(ma.Schema):
     data = fields.List(fields.Nested(PlanSchema))
     meta = fields.Nested(PageMetaSchema)
-
-
-class ChangeSchema(ma.Schema):
-    start_year = fields.Integer()
-    end_year = fields.Integer()
-    start_value = Figure(allow_none=True)
-    end_value = Figure(allow_none=True)
-    absolute = Figure(allow_none=True)
-    percent = fields.Float(allow_none=True, metadata={"description": "Percent change, 6 decimals."})
-    cagr = fields.Float(allow_none=True, metadata={"description": "Compound annual growth rate, percent."})
-    reasons = fields.List(fields.String(), metadata={"description": "Why a figure is null."})
-    formula = fields.String()
 
 
 class ProgressYearSchema(ma.Schema):

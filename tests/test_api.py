@@ -128,9 +128,9 @@ def test_metro_exports_other_datasets(client):
 
 
 def test_series_as_csv(client):
-    expected = ("geography_code,geography_name,dataset,indicator,year,value,status\r\n"
-                "49740,\"Yuma, AZ\",ita-metro-exports,exports_goods,2013,460274194,ok\r\n"
-                "49740,\"Yuma, AZ\",ita-metro-exports,exports_goods,2014,,suppressed\r\n")
+    expected = ("geography_code,geography_name,dataset,indicator,year,value,status,units,level\r\n"
+                "49740,\"Yuma, AZ\",ita-metro-exports,exports_goods,2013,460274194,ok,level,460274194\r\n"
+                "49740,\"Yuma, AZ\",ita-metro-exports,exports_goods,2014,,suppressed,level,\r\n")
     for response in (client.get("/v1/metros/49740/exports?from=2013&to=2014&format=csv"),
                      client.get("/v1/metros/49740/exports?from=2013&to=2014", headers={"Accept": "text/csv"})):
         assert response.status_code == 200
