@@ -26,22 +26,49 @@ def create_app(config: dict | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         API_SPEC_OPTIONS={"info": {"description": DESCRIPTION, "license": {"name": "MIT", "identifier": "MIT"}}},
+        # Caching: Cache-Control max-age, response-cache entry lifetime and size, and how often (seconds)
+        # each process re-reads the data version (0 = every request).
+        CACHE_MAX_AGE=300,
+        CACHE_TIMEOUT=3600,
+        CACHE_ENTRIES=10000,
+        DATA_VERSION_TTL=1.0,
+        # Shared state across workers and hosts (response cache, rate-limit counters); None = in-process.
+        REDIS_URL=None,
+        RATELIMIT_LIMIT="120 per minute",
+        RATELIMIT_ENABLED=True,
+        # Number of proxies in front of the API whose X-Forwarded-For is trusted (0 = none).
+        PROXY_COUNT=0,
+        MAX_CONTENT_LENGTH=16 * 1024,
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_MIN_SIZE=1024,
+        COMPRESS_MIMETYPES=["application/json", "application/problem+json", "text/csv", "text/html",
+                            "text/css", "text/javascript", "application/javascript"],
     )
     app.config.from_prefixed_env("EXPORTS")
     app.config.from_mapping(config or {})
     if app.config["DATABASE_URL"].startswith("sqlite:///"):
         Path(app.config["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
-    from api import codes, db, docs, formats, health, metros, plans, states, stats
+    from flask_compress import Compress
+
+    from api import caching, codes, cors, db, docs, formats, health, limits, metros, plans, security, states, stats
     from api.problems import Api
     from loaders.cli import data
 
     db.init_app(app)
     formats.init_app(app)
+    caching.init_app(app)
+    limits.init_app(app)
+    cors.init_app(app)
+    security.init_app(app)
+    Compress(app)
     api = Api(app)
-    for module in (metros, states, plans, stats, codes):
+    for module in (metros, states, plans, stats, codes, limits):
         api.register_blueprint(module.blp)
+    api.document_common_responses()
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
+    limits.limiter.exempt(health.blp)
+    limits.limiter.exempt(docs.blp)
     app.cli.add_command(data)
     return app

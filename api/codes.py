@@ -4,6 +4,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from api import lookups
+from api.caching import cached
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
@@ -19,6 +20,7 @@ blp = Blueprint("codes", __name__, url_prefix="/v1", description="Industries, pa
 @blp.route("/industries")
 class Industries(MethodView):
     @blp.arguments(IndustryQueryArgs, location="query")
+    @cached
     @blp.response(200, IndustryPageSchema)
     @csv_columns("code", "title", "level", "classification")
     def get(self, args):
@@ -30,6 +32,7 @@ class Industries(MethodView):
 @blp.route("/partners")
 class Partners(MethodView):
     @blp.arguments(PageArgs, location="query")
+    @cached
     @blp.response(200, PartnerPageSchema)
     @csv_columns("code", "name", "kind")
     def get(self, args):
@@ -40,6 +43,7 @@ class Partners(MethodView):
 @blp.route("/datasets")
 class Datasets(MethodView):
     @blp.arguments(PageArgs, location="query")
+    @cached
     @blp.response(200, DatasetPageSchema)
     @csv_columns("id", "title", "publisher", "source_url", "source_file", "license", "unit", "dollar_basis",
                  "coverage", "delineation", "sha256", "loaded_at", "row_count")
@@ -52,6 +56,7 @@ class Datasets(MethodView):
 class Dataset(MethodView):
     @blp.arguments(FormatArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, DatasetSchema)
     def get(self, args, id):
         """Get a dataset: source, publisher, checksum, caveats"""

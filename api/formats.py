@@ -100,12 +100,18 @@ def init_app(app: Flask) -> None:
             g.format = "json"
 
     @app.after_request
-    def render_csv(response: Response) -> Response:
-        if g.get("format") == "csv" and response.status_code == 200 and response.mimetype == "application/json":
-            layout = _columns()
-            if layout:
-                response.set_data(to_csv(orjson.loads(response.get_data()), *layout))
-                response.mimetype = CSV
-                response.headers["Content-Disposition"] = f'inline; filename="{request.endpoint.split(".")[-1]}.csv"'
+    def vary(response: Response) -> Response:
         response.vary.add("Accept")
         return response
+
+
+def render(response: Response) -> Response:
+    """The finished representation: CSV if that was asked for and offered, plus pagination headers."""
+    response.headers.extend(g.pop("page_headers", {}))
+    if g.get("format") == "csv" and response.status_code == 200 and response.mimetype == "application/json":
+        layout = _columns()
+        if layout:
+            response.set_data(to_csv(orjson.loads(response.get_data()), *layout))
+            response.mimetype = CSV
+            response.headers["Content-Disposition"] = f'inline; filename="{request.endpoint.split(".")[-1]}.csv"'
+    return response

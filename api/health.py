@@ -24,7 +24,7 @@ def readyz():
         datasets = db.session.scalar(select(func.count()).select_from(Dataset))
     except SQLAlchemyError as e:
         db.session.rollback()
-        return problem(503, f"The store is unreachable ({type(e).__name__}).", {"Retry-After": "5"})
+        return problem(503, f"The store is unreachable or not built ({type(e).__name__}).", {"Retry-After": "5"})
     if not datasets:
         return problem(503, "The store is empty: build it with 'flask data build'.", {"Retry-After": "30"})
     return {"status": "ready", "datasets": datasets}

@@ -4,6 +4,7 @@ from flask.views import MethodView
 from sqlalchemy import and_, select
 
 from api import db, lookups
+from api.caching import cached
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
@@ -38,6 +39,7 @@ def _attach(geo: Geography, year: int, value, status) -> Geography:
 @blp.route("")
 class Metros(MethodView):
     @blp.arguments(MetroQueryArgs, location="query")
+    @cached
     @blp.response(200, MetroPageSchema)
     @csv_columns("code", "name", "type", "states", "delineation", "current", "exports.year", "exports.value",
                  "exports.status")
@@ -63,6 +65,7 @@ class Metros(MethodView):
 class Metro(MethodView):
     @blp.arguments(FormatArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, MetroDetailSchema)
     def get(self, args, code):
         """Get a metro: principal states, land area, titles by delineation, datasets available"""
@@ -77,6 +80,7 @@ class Metro(MethodView):
 class MetroExports(MethodView):
     @blp.arguments(MetroExportsArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, SeriesSchema)
     @csv_columns(*SERIES_COLUMNS)
     def get(self, args, code):
@@ -94,6 +98,7 @@ class MetroExports(MethodView):
 class MetroIndicators(MethodView):
     @blp.arguments(IndicatorArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, SeriesSchema)
     @csv_columns(*SERIES_COLUMNS)
     def get(self, args, code):
@@ -113,6 +118,7 @@ class MetroIndicators(MethodView):
 class MetroGrowth(MethodView):
     @blp.arguments(GrowthArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, GrowthSchema)
     def get(self, args, code):
         """Get the growth of a metro's exports between two years: change, percent change, CAGR"""

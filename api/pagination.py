@@ -3,14 +3,14 @@
 import math
 from urllib.parse import urlencode
 
-from flask import after_this_request, request
+from flask import g, request
 from sqlalchemy import Select, func, select
 
 from api import db
 
 
 def paginate(query: Select, page: int, page_size: int, scalars: bool = True) -> dict:
-    """Run one page of `query`: {"data": items, "meta": {...}}, and set `Link` and `X-Total-Count`."""
+    """Run one page of `query`: {"data": items, "meta": {...}}; `Link` and `X-Total-Count` go in g.page_headers."""
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page_query = query.limit(page_size).offset((page - 1) * page_size)
     items = db.session.scalars(page_query).all() if scalars else db.session.execute(page_query).all()
@@ -27,10 +27,7 @@ def paginate(query: Select, page: int, page_size: int, scalars: bool = True) -> 
     if page < pages:
         links["next"] = page + 1
 
-    @after_this_request
-    def headers(response):
-        response.headers["Link"] = ", ".join(f'{link(n)}; rel="{rel}"' for rel, n in links.items())
-        response.headers["X-Total-Count"] = str(total)
-        return response
+    g.page_headers = {"Link": ", ".join(f'{link(n)}; rel="{rel}"' for rel, n in links.items()),
+                      "X-Total-Count": str(total)}
 
     return {"data": items, "meta": {"total": total, "page": page, "page_size": page_size, "pages": pages}}

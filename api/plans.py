@@ -4,6 +4,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from api import db, lookups
+from api.caching import cached
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint, not_found
@@ -30,6 +31,7 @@ def plan(slug: str) -> ExportPlan:
 @blp.route("")
 class Plans(MethodView):
     @blp.arguments(PlanQueryArgs, location="query")
+    @cached
     @blp.response(200, PlanPageSchema)
     @csv_columns("slug", "cohort", "metro_name", "cbsa", "cbsa_name", "title", "released_on")
     def get(self, args):
@@ -50,6 +52,7 @@ class Plans(MethodView):
 class Plan(MethodView):
     @blp.arguments(FormatArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, PlanDetailSchema)
     def get(self, args, slug):
         """Get an export plan: lead, partners, goal, baseline and target, strategies, sources, the metro"""
@@ -60,6 +63,7 @@ class Plan(MethodView):
 class PlanProgress(MethodView):
     @blp.arguments(FormatArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, ProgressSchema)
     @csv_columns("plan.slug", "plan.cbsa", "year", "value", "status", "index", "on_track_value", rows="years")
     def get(self, args, slug):

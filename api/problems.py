@@ -5,8 +5,9 @@ from http import HTTPStatus
 import flask_smorest
 import marshmallow as ma
 import orjson
-from flask import Response, request
+from flask import Response, g, request
 from flask_smorest.utils import prepare_response
+from sqlalchemy.exc import OperationalError
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
@@ -34,6 +35,8 @@ def problem(status: int, detail: str | None = None, headers: dict | None = None,
         body["detail"] = detail
     body["instance"] = request.path
     body.update({k: v for k, v in extra.items() if v is not None})
+    if headers and "Retry-After" in headers:
+        g.retry_after = headers["Retry-After"]  # Flask-Limiter would replace it with its own window's
     return Response(orjson.dumps(body), status=status, headers=headers, mimetype=PROBLEM)
 
 
@@ -64,6 +67,18 @@ class Api(flask_smorest.Api):
 
     ERROR_SCHEMA = ProblemSchema
 
+    def _register_error_handlers(self):
+        super()._register_error_handlers()
+        self._app.register_error_handler(OperationalError, self.handle_store_error)
+
+    def handle_store_error(self, error: OperationalError) -> Response:
+        """The store is unreachable (or not built): 503 with Retry-After; the next request tries again."""
+        from api import db
+
+        db.session.remove()
+        self._app.logger.warning("store unavailable: %s", str(error).splitlines()[0])
+        return problem(503, "The data store is unavailable; try again shortly.", {"Retry-After": "5"})
+
     def handle_http_exception(self, error: HTTPException) -> Response:
         data = getattr(error, "data", None) or {}
         headers = dict(data.get("headers") or {})
@@ -74,6 +89,15 @@ class Api(flask_smorest.Api):
             return problem(error.code, detail, headers, errors=errors)
         detail = data.get("message") or error.description
         return problem(error.code, detail, headers, hint=data.get("hint"))
+
+    def document_common_responses(self) -> None:
+        """Every GET may answer 304 (If-None-Match), 429 (rate limit) and 503 (store unavailable)."""
+        common = {"304": "NOT_MODIFIED", "429": "TOO_MANY_REQUESTS", "503": "SERVICE_UNAVAILABLE"}
+        for operations in self.spec._paths.values():
+            if "get" in operations:
+                for status, name in common.items():
+                    # get_ref also registers the lazily declared response component
+                    operations["get"]["responses"].setdefault(status, self.spec.components.get_ref("response", name))
 
     def _register_responses(self):
         for status in HTTPStatus:

@@ -4,6 +4,7 @@ from flask.views import MethodView
 from sqlalchemy import func, select
 
 from api import db, lookups
+from api.caching import cached
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
@@ -22,6 +23,7 @@ blp = Blueprint("states", __name__, url_prefix="/v1/states", description="States
 @blp.route("")
 class States(MethodView):
     @blp.arguments(PageArgs, location="query")
+    @cached
     @blp.response(200, StatePageSchema)
     @csv_columns("fips", "usps", "name")
     def get(self, args):
@@ -33,6 +35,7 @@ class States(MethodView):
 class State(MethodView):
     @blp.arguments(FormatArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, StateDetailSchema)
     def get(self, args, code):
         """Get a state by FIPS (06) or USPS (CA) code"""
@@ -46,6 +49,7 @@ class State(MethodView):
 class StateExports(MethodView):
     @blp.arguments(StateExportsArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, StateSeriesSchema)
     @csv_columns("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title", "partner",
                  "year", "value", "status", "units", "level")
@@ -69,6 +73,7 @@ class StateExports(MethodView):
 class StateMetros(MethodView):
     @blp.arguments(StateMetrosArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, MetroPageSchema)
     @csv_columns("code", "name", "type", "states", "delineation", "current")
     def get(self, args, code):
@@ -82,6 +87,7 @@ class StateMetros(MethodView):
 class StateGrowth(MethodView):
     @blp.arguments(StateGrowthArgs, location="query")
     @blp.alt_response(404, response="NOT_FOUND")
+    @cached
     @blp.response(200, GrowthSchema)
     def get(self, args, code):
         """Get the growth of a state's exports between two years (Census datasets combined unless dataset= is given)"""

@@ -7,6 +7,7 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from api import db, lookups
+from api.caching import cached
 from api.formats import csv_columns
 from api.problems import Blueprint
 from api.series import national
@@ -66,6 +67,7 @@ def rank_response(args, rows, datasets: list[str], indicator: str, industry: str
 @blp.route("/rankings/metros")
 class MetroRankings(MethodView):
     @blp.arguments(MetroRankingArgs, location="query")
+    @cached
     @blp.response(200, RankingSchema)
     @csv_columns(*RANKED_COLUMNS)
     def get(self, args):
@@ -82,6 +84,7 @@ class MetroRankings(MethodView):
 @blp.route("/rankings/states")
 class StateRankings(MethodView):
     @blp.arguments(StateRankingArgs, location="query")
+    @cached
     @blp.response(200, RankingSchema)
     @csv_columns(*RANKED_COLUMNS)
     def get(self, args):
@@ -103,6 +106,7 @@ class StateRankings(MethodView):
 @blp.route("/stats/summary")
 class Summary(MethodView):
     @blp.arguments(SummaryArgs, location="query")
+    @cached
     @blp.response(200, SummarySchema)
     def get(self, args):
         """All metros in a year against a base year, with and without ITA's unallocated rows"""
@@ -161,6 +165,7 @@ def measure(indicator: str, year: int) -> tuple[dict[str, float | None], float |
 @blp.route("/stats/concentration")
 class Concentration(MethodView):
     @blp.arguments(ConcentrationArgs, location="query")
+    @cached
     @blp.response(200, ConcentrationSchema)
     def get(self, args):
         """The largest metros by an indicator: their share of land area, population, GDP and exports"""

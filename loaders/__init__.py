@@ -1,16 +1,18 @@
 """Loaders: read the source files, map them to rows, write them in one transaction, record provenance."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from loaders import brookings, census, delineations, indicators, ita, plans
 from loaders.files import SourceError
 from loaders.places import seed
 from loaders.store import Result
-from models import Base
+from models import Base, Dataset, StoreState
+from models.dataset import store_version
 
 # In dependency order: geographies first, then the sources that refer to them.
 STEPS = (
@@ -42,4 +44,15 @@ def build(engine: Engine, data_dir: Path, force: bool = False,
             step = load(session, Path(data_dir), force=force)
             force = force or any(r.status == "loaded" for r in step)
             results += step
+        if force or session.get(StoreState, 1) is None:
+            stamp(session)
     return results
+
+
+def stamp(session: Session) -> None:
+    """Record the new version of the store, in the same transaction as the data it describes."""
+    datasets = session.execute(select(Dataset.id, Dataset.sha256, Dataset.loaded_at)).all()
+    state = session.get(StoreState, 1) or StoreState(id=1)
+    state.version = store_version([tuple(d) for d in datasets], datetime.now(UTC))
+    state.loaded_at = max(d.loaded_at for d in datasets)
+    session.add(state)

@@ -1,9 +1,9 @@
 """Typed SQLAlchemy models of the store and the select() builders that read it."""
 
 from models.base import Base
-from models.dataset import Dataset
+from models.dataset import Dataset, StoreState
 from models.geography import Geography, geography_states
 from models.observation import Industry, Observation, Partner
 from models.plan import ExportPlan
 
-__all__ = ["Base", "Dataset", "ExportPlan", "Geography", "Industry", "Observation", "Partner", "geography_states"]
+__all__ = ["Base", "Dataset", "StoreState", "ExportPlan", "Geography", "Industry", "Observation", "Partner", "geography_states"]

@@ -1,3 +1,4 @@
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import String, Text, select
@@ -29,3 +30,22 @@ class Dataset(Base):
 
 def datasets_query():
     return select(Dataset).order_by(Dataset.id)
+
+
+class StoreState(Base):
+    """One row: the version of the data as a whole, changed by every build that changes anything.
+
+    HTTP validators (ETag, Last-Modified) and the response cache are keyed by it.
+    """
+
+    __tablename__ = "store_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    version: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime]
+
+
+def store_version(datasets: list[tuple[str, str, datetime]], built_at: datetime) -> str:
+    """The version of a build: a hash of every dataset's id and checksum and of the build's time."""
+    text = "\n".join(f"{i}:{sha}" for i, sha, _ in sorted(datasets)) + f"\n{built_at.isoformat()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

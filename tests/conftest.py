@@ -44,7 +44,8 @@ def scratch_store(tmp_path_factory, name: str):
 
 
 def make_app(url: str, data_dir: Path):
-    app = create_app({"DATABASE_URL": url, "DATA_DIR": str(data_dir), "TESTING": True})
+    app = create_app({"DATABASE_URL": url, "DATA_DIR": str(data_dir), "TESTING": True,
+                      "RATELIMIT_LIMIT": "100000 per minute", "DATA_VERSION_TTL": 0})
     build(app.extensions["store_engine"], data_dir)
     return app
 

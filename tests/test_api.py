@@ -232,11 +232,12 @@ def test_health_and_readiness(client):
     assert body["status"] == "ready" and body["datasets"] >= 13
 
 
-def test_readiness_fails_when_the_store_is_unreachable(tmp_path):
+@pytest.mark.parametrize("url", ["sqlite:///{tmp}/never-built.sqlite", "postgresql+psycopg://nobody@127.0.0.1:9/none"])
+def test_readiness_fails_when_the_store_is_unreachable_or_not_built(tmp_path, url):
     from api import create_app
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/store.sqlite"})
-    app.config["DATABASE_URL"] = "unused"
-    body = problem(app.test_client().get("/readyz"), 503)
-    assert body["detail"] in ("The store is unreachable (OperationalError).",
-                              "The store is empty: build it with 'flask data build'.")
-    assert app.test_client().get("/readyz").headers["Retry-After"] in ("5", "30")
+    client = create_app({"DATABASE_URL": url.format(tmp=tmp_path)}).test_client()
+    response = client.get("/readyz")
+    body = problem(response, 503)
+    assert body["detail"] == "The store is unreachable or not built (OperationalError)."
+    assert response.headers["Retry-After"] == "5"
+    assert client.get("/healthz").get_json() == {"status": "ok"}

@@ -1,0 +1,111 @@
+"""Conditional requests and the response cache, both keyed by the data version and the canonical request.
+
+The data version is read from the store at most every DATA_VERSION_TTL seconds per process (0: on every
+request), so a 304 or a cache hit costs no query. After a reload every host sees the new version within that
+time; a response is always entirely from one version of the data.
+"""
+
+import hashlib
+import threading
+import time
+from datetime import datetime
+from functools import wraps
+
+import orjson
+from flask import Flask, Response, current_app, g, request
+from flask_caching import Cache
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import formats
+from models import StoreState
+
+cache = Cache()
+
+
+class DataVersion:
+    """The store's version and load time, remembered for a few seconds."""
+
+    def __init__(self, engine, ttl: float):
+        self.engine, self.ttl = engine, ttl
+        self.lock = threading.Lock()
+        self.value: tuple[str, datetime] | None = None
+        self.checked = 0.0
+
+    def current(self) -> tuple[str, datetime]:
+        now = time.monotonic()
+        if self.value is None or now - self.checked >= self.ttl:
+            with self.lock, Session(self.engine) as session:
+                state = session.get(StoreState, 1)
+                self.value = (state.version, state.loaded_at) if state else ("empty", datetime(1970, 1, 1))
+                self.checked = now
+        return self.value
+
+
+def canonical(args: dict) -> str:
+    """The request as the API understood it: path, format and every parameter with its default, in key order."""
+    body = {k: v for k, v in args.items() if k != "format"}
+    return f"{request.path}|{g.format}|{orjson.dumps(body, option=orjson.OPT_SORT_KEYS, default=str).decode()}"
+
+
+def _matches(etag: str) -> bool:
+    """If-None-Match holds our ETag, also in the form compression gives it ("…:gzip")."""
+    for candidate in request.if_none_match.as_set(include_weak=True):
+        if candidate.split(":")[0] == etag:
+            return True
+    return bool(request.if_none_match.star_tag)
+
+
+def _validators(response: Response, etag: str, loaded_at: datetime) -> Response:
+    response.set_etag(etag)
+    response.last_modified = loaded_at
+    response.cache_control.public = True
+    response.cache_control.max_age = current_app.config["CACHE_MAX_AGE"]
+    response.vary.update(("Accept", "Accept-Encoding"))
+    return response
+
+
+def cached(view):
+    """Answer a GET from its ETag (304) or the response cache when the data have not changed; else run the view.
+
+    Goes between @blp.arguments (it needs the parsed arguments) and @blp.response (it keeps the finished
+    representation, JSON or CSV, with its pagination headers).
+    """
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        version, loaded_at = current_app.extensions["data_version"].current()
+        key = hashlib.sha256(f"{version}|{canonical(args[-1])}".encode()).hexdigest()
+        etag = key[:32]
+        if _matches(etag):
+            return _validators(Response(status=304), etag, loaded_at)
+        hit = cache.get(key)
+        if hit is not None:
+            body, mimetype, headers = hit
+            g.cache = "hit"
+            return _validators(Response(body, mimetype=mimetype, headers=headers), etag, loaded_at)
+        g.cache = "miss"
+        response = formats.render(view(*args, **kwargs))
+        if response.status_code == 200:
+            headers = {k: v for k, v in response.headers.items() if k in ("Link", "X-Total-Count",
+                                                                        "Content-Disposition")}
+            cache.set(key, (response.get_data(), response.mimetype, headers))
+        return _validators(response, etag, loaded_at)
+    return wrapper
+
+
+def init_app(app: Flask) -> None:
+    redis = app.config.get("REDIS_URL")
+    cache.init_app(app, config={
+        "CACHE_TYPE": "RedisCache" if redis else "SimpleCache",
+        "CACHE_REDIS_URL": redis,
+        "CACHE_KEY_PREFIX": app.config.get("CACHE_KEY_PREFIX", "metro-exports:"),
+        "CACHE_DEFAULT_TIMEOUT": app.config["CACHE_TIMEOUT"],
+        "CACHE_THRESHOLD": app.config["CACHE_ENTRIES"],
+    })
+    app.extensions["data_version"] = DataVersion(app.extensions["store_engine"], app.config["DATA_VERSION_TTL"])
+
+    @app.after_request
+    def cache_status(response: Response) -> Response:
+        if "cache" in g:
+            response.headers["X-Cache"] = g.cache
+        return response

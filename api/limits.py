@@ -1,0 +1,67 @@
+"""Rate limits per client IP: one budget across the API, shared by every worker and host through Redis."""
+
+import time
+
+from flask import Flask, Response, current_app, g
+from flask.views import MethodView
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from api.problems import Blueprint
+from schemas.common import FormatArgs
+from schemas.limits import RateLimitSchema
+
+limiter = Limiter(get_remote_address, application_limits=[lambda: current_app.config["RATELIMIT_LIMIT"]],
+                  headers_enabled=True)
+blp = Blueprint("rate_limit", __name__, url_prefix="/v1", description="Your rate limit.")
+SCOPE = "global"
+
+
+def window(limit: str) -> dict:
+    """This client's budget under `limit` right now, without spending any of it."""
+    item = parse(limit)
+    key = [current_app.config["RATELIMIT_KEY_PREFIX"], get_remote_address(), SCOPE]
+    reset, remaining = limiter.limiter.get_window_stats(item, *key)
+    return {"limit": item.amount, "remaining": remaining, "window_seconds": item.get_expiry(),
+            "reset_in": max(0, int(reset - time.time())), "client": get_remote_address()}
+
+
+@blp.route("/rate_limit")
+class RateLimit(MethodView):
+    decorators = [limiter.exempt]
+
+    @blp.arguments(FormatArgs, location="query")
+    @blp.response(200, RateLimitSchema)
+    def get(self, args):
+        """Show your own rate limit (this request does not count)"""
+        return window(current_app.config["RATELIMIT_LIMIT"]), 200, {"Cache-Control": "no-store"}
+
+
+def init_app(app: Flask) -> None:
+    if app.config["PROXY_COUNT"]:
+        # Trust X-Forwarded-For only as far back as the proxies we run: the client is the address the
+        # outermost of them saw.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER_VALUE", "delta-seconds")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "metro-exports")
+
+    # Registered before Flask-Limiter's own hook, so that it runs after it (Flask runs them in reverse).
+    @app.after_request
+    def ietf_headers(response: Response) -> Response:
+        """RateLimit-Policy and RateLimit as in the IETF httpapi draft, beside Flask-Limiter's X-RateLimit-*."""
+        current = limiter.current_limit
+        if current is not None:
+            policy = f'"default";q={current.limit.amount};w={current.limit.get_expiry()}'
+            response.headers["RateLimit-Policy"] = policy
+            reset = max(0, int(current.reset_at - time.time()))
+            response.headers["RateLimit"] = f'"default";r={current.remaining};t={reset}'
+        if response.status_code != 429:  # Flask-Limiter puts its own Retry-After on every response
+            response.headers.pop("Retry-After", None)
+            if "retry_after" in g:
+                response.headers["Retry-After"] = g.retry_after
+        return response
+
+    limiter.init_app(app)
