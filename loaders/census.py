@@ -1,9 +1,10 @@
 """Census Bureau state exports (origin of movement): USA Trade Online CSV, the statenaics CSV extract, and
 Census International Trade API responses (`statenaics`, `statehs`) saved as JSON."""
 
-import json
 import re
 from pathlib import Path
+
+import orjson
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -115,8 +116,8 @@ def parse_api_json(path: Path, places: Places, industries: dict[str, str | None]
     A predicate variable echoed as a trailing column (e.g. a second E_COMMODITY) is ignored.
     """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as e:
         raise SourceError(path, f"not a JSON array of arrays ({e})") from None
     if not isinstance(data, list) or not data or not all(isinstance(r, list) for r in data):
         raise SourceError(path, "not a JSON array of arrays")
@@ -128,39 +129,69 @@ def parse_api_json(path: Path, places: Places, industries: dict[str, str | None]
     missing = [c for c in ("STATE", "ALL_VAL_YR", "YEAR", "MONTH") if c not in col]
     if kind is None or missing:
         raise SourceError(path, f"header lacks {missing or ['NAICS or E_COMMODITY']}; found {header}", 1)
+    state_column, code_column, value_column = col["STATE"], col[kind], col["ALL_VAL_YR"]
+    month_column, year_column = col["MONTH"], col["YEAR"]
+    country_column, title_column = col.get("CTY_CODE"), col.get(f"{kind}_LDESC")
+    width = len(header)
+    # Each distinct STATE, code, country and year is checked once; a million rows repeat a few hundred values.
+    geos, codes, countries, years = {}, {}, {}, {}
     rows = Rows(path)
+    items, lines = rows.items, rows.lines
     for line, r in enumerate(data[1:], start=2):  # "line" = position in the array, header = 1
-        if len(r) != len(header):
-            raise SourceError(path, f"row has {len(r)} values, expected {len(header)}", line)
-        if r[col["MONTH"]] != "12":
+        if len(r) != width:
+            raise SourceError(path, f"row has {len(r)} values, expected {width}", line)
+        if r[month_column] != "12":
             rows.reject("not an annual (December year-to-date) row")
             continue
-        state = r[col["STATE"]]
-        geo = (places.id("nation", "US") if state == "-" else places.id("unallocated", "unknown") if state == "XX"
-               else places.id("state", places.state_code(state) or ""))
-        if geo is None:
-            raise SourceError(path, f"unknown state {state!r}", line, "STATE")
-        code = r[col[kind]]
-        if kind == "NAICS":
-            code = industry(code, path, line, "NAICS")
-            title = r[col["NAICS_LDESC"]] if "NAICS_LDESC" in col else None
+        geo = geos.get(r[state_column]) or geos.setdefault(r[state_column], _state(places, r[state_column], path, line))
+        code = codes.get(r[code_column])
+        if code is None:
+            code = codes[r[code_column]] = _industry(kind, r[code_column], path, line)
+            industries[code] = industries.get(code) or (r[title_column] if title_column is not None else None)
+        partner = countries.get(r[country_column] if country_column is not None else "-")
+        if partner is None:
+            partner = _partner(r, country_column, col.get("CTY_NAME"), partners, path, line)
+            countries[r[country_column] if country_column is not None else "-"] = partner
+        year = years.get(r[year_column])
+        if year is None:
+            if not r[year_column].isdigit():
+                raise SourceError(path, f"{r[year_column]!r} is not a year", line, "YEAR")
+            year = years[r[year_column]] = int(r[year_column])
+        text = r[value_column]
+        figure = (float(text), "ok") if text.isdigit() else number(text, path, line, "ALL_VAL_YR")
+        key = (INDICATOR, geo, code, partner, year)
+        if key in items:
+            rows.add(line, INDICATOR, geo, year, *figure, industry=code, partner=partner)  # repeated: checked there
         else:
-            if not re.fullmatch(r"-|\d{2,10}", code):
-                raise SourceError(path, f"{code!r} is not an HS code", line, "E_COMMODITY")
-            code = ALL_INDUSTRIES if code == "-" else "HS" + code
-            title = r[col["E_COMMODITY_LDESC"]] if "E_COMMODITY_LDESC" in col else None
-        industries[code] = industries.get(code) or title
-        partner = r[col["CTY_CODE"]] if "CTY_CODE" in col else "-"
-        partner = WORLD if partner in ("-", "0", "") else partner
-        if partner != WORLD and not re.fullmatch(r"\d{4}", partner):
-            raise SourceError(path, f"{partner!r} is not a Census country code", line, "CTY_CODE")
-        partners.setdefault(partner, r[col["CTY_NAME"]].title() if "CTY_NAME" in col else partner)
-        year = r[col["YEAR"]]
-        if not year.isdigit():
-            raise SourceError(path, f"{year!r} is not a year", line, "YEAR")
-        value, status = number(r[col["ALL_VAL_YR"]], path, line, "ALL_VAL_YR")
-        rows.add(line, INDICATOR, geo, int(year), value, status, industry=code, partner=partner)
+            items[key] = figure
+            lines[key] = line
     return rows
+
+
+def _state(places: Places, state: str, path: Path, line: int) -> int:
+    geo = (places.id("nation", "US") if state == "-" else places.id("unallocated", "unknown") if state == "XX"
+           else places.id("state", places.state_code(state) or ""))
+    if geo is None:
+        raise SourceError(path, f"unknown state {state!r}", line, "STATE")
+    return geo
+
+
+def _industry(kind: str, code: str, path: Path, line: int) -> str:
+    if kind == "NAICS":
+        return industry(code, path, line, "NAICS")
+    if not re.fullmatch(r"-|\d{2,10}", code):
+        raise SourceError(path, f"{code!r} is not an HS code", line, "E_COMMODITY")
+    return ALL_INDUSTRIES if code == "-" else "HS" + code
+
+
+def _partner(r: list[str], code_column: int | None, name_column: int | None, partners: dict[str, str], path: Path,
+             line: int) -> str:
+    raw = r[code_column] if code_column is not None else "-"
+    partner = WORLD if raw in ("-", "0", "") else raw
+    if partner != WORLD and not re.fullmatch(r"\d{4}", partner):
+        raise SourceError(path, f"{partner!r} is not a Census country code", line, "CTY_CODE")
+    partners.setdefault(partner, r[name_column].title() if name_column is not None else partner)
+    return partner
 
 
 def api_source(path: Path) -> Source:

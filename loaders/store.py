@@ -2,15 +2,16 @@
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from loaders.files import SourceError, sha256
-from loaders.upsert import CHUNK, upsert
+from loaders.upsert import upsert
 from models import Dataset, Observation
 from models.observation import ALL_INDUSTRIES, WORLD
 
@@ -88,6 +89,24 @@ def unchanged(session: Session, source: Source, paths: list[Path]) -> bool:
     return dataset is not None and dataset.sha256 == fingerprint(paths)
 
 
+COLUMNS = ("dataset_id", "indicator", "geography_id", "industry", "partner", "year", "value", "status")
+
+
+def bulk_insert(session: Session, rows: Iterable[tuple]) -> None:
+    """Observations as tuples, through the driver in the session's transaction: COPY on PostgreSQL,
+    executemany on SQLite (several times faster than executemany of dicts through SQLAlchemy)."""
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    names = ", ".join(COLUMNS)
+    if connection.dialect.name == "postgresql":
+        with driver.cursor() as cursor, cursor.copy(f"COPY observations ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        driver.cursor().executemany(f"INSERT INTO observations ({names}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                                    rows)
+
+
 def write(session: Session, source: Source, paths: list[Path], rows: Rows | None = None, row_count: int | None = None,
           notes: list[str] = ()) -> Result:
     """Replace the dataset's observations with `rows` and record its provenance, in the caller's transaction."""
@@ -104,14 +123,8 @@ def write(session: Session, source: Source, paths: list[Path], rows: Rows | None
     )], ["id"])
     session.execute(delete(Observation).where(Observation.dataset_id == source.id))
     if rows is not None:
-        batch = []
-        for (indicator, geography_id, industry, partner, year), (value, status) in rows.items.items():
-            batch.append(dict(dataset_id=source.id, indicator=indicator, geography_id=geography_id,
-                              industry=industry, partner=partner, year=year, value=value, status=status))
-            if len(batch) == CHUNK:
-                session.execute(insert(Observation.__table__), batch)
-                batch = []
-        if batch:
-            session.execute(insert(Observation.__table__), batch)
+        bulk_insert(session, ((source.id, indicator, geography_id, industry, partner, year, value, status)
+                              for (indicator, geography_id, industry, partner, year), (value, status)
+                              in rows.items.items()))
     return Result(source.id, "loaded", len(rows) if rows is not None else row_count or 0,
                   rows.rejects if rows is not None else Counter())
