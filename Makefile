@@ -8,7 +8,7 @@ PORT ?= 8000
 # Admin URL of the PostgreSQL server the test suite runs against a second time (scratch databases).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install store serve test test-sqlite test-postgres openapi lock clean
+.PHONY: install store serve test test-sqlite test-postgres fuzz bench openapi lock clean
 
 $(BIN)/flask: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ test-postgres: install
 	@$(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(POSTGRES_URL)').connect().close()" \
 		|| { echo "PostgreSQL is not reachable at $(POSTGRES_URL) (set POSTGRES_URL)"; exit 1; }
 	EXPORTS_DATA_DIR=$(DATA_DIR) EXPORTS_TEST_POSTGRES_URL=$(POSTGRES_URL) $(BIN)/pytest
+
+fuzz: install  ## A longer schemathesis run (new random examples each time).
+	EXPORTS_DATA_DIR=$(DATA_DIR) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_RANDOM=1 $(BIN)/pytest tests/test_fuzz.py
 
 openapi: install  ## Regenerate openapi.yaml from the code.
 	$(BIN)/flask --app wsgi openapi write --format=yaml openapi.yaml

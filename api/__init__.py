@@ -58,9 +58,10 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     formats.init_app(app)
     caching.init_app(app)
+    security.init_app(app)  # before_request hooks run in this order: check the request, count it, answer it
     limits.init_app(app)
+    caching.init_early_answers(app)
     cors.init_app(app)
-    security.init_app(app)
     Compress(app)
     api = Api(app)
     for module in (metros, states, plans, stats, codes, limits):

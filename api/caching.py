@@ -9,15 +9,16 @@ import hashlib
 import threading
 import time
 from datetime import datetime
-from functools import wraps
+from functools import lru_cache, wraps
 
 import orjson
 from flask import Flask, Response, current_app, g, request
 from flask_caching import Cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.http import http_date
 
-from api import formats
+from api import db, formats
 from models import StoreState
 
 cache = Cache()
@@ -32,6 +33,15 @@ class DataVersion:
         self.value: tuple[str, datetime] | None = None
         self.checked = 0.0
 
+    def in_snapshot(self, session: Session) -> tuple[str, datetime]:
+        """The version in a request's own snapshot of the store (what its figures came from); remembered too."""
+        state = session.get(StoreState, 1)
+        if state is None:
+            return self.current()
+        with self.lock:
+            self.value, self.checked = (state.version, state.loaded_at), time.monotonic()
+        return self.value
+
     def current(self) -> tuple[str, datetime]:
         now = time.monotonic()
         if self.value is None or now - self.checked >= self.ttl:
@@ -40,6 +50,16 @@ class DataVersion:
                 self.value = (state.version, state.loaded_at) if state else ("empty", datetime(1970, 1, 1))
                 self.checked = now
         return self.value
+
+
+# Raw request (path, format, query as sent) → its canonical form, learnt when a view first parses it. A repeat
+# of a known request is then answered (304 or cache hit) before its parameters are parsed again.
+ALIASES_MAX = 50_000
+aliases: dict[tuple, str] = {}
+
+
+def raw_key() -> tuple:
+    return request.path, g.format, tuple(sorted(request.args.items(multi=True)))
 
 
 def canonical(args: dict) -> str:
@@ -57,12 +77,36 @@ def _matches(etag: str) -> bool:
 
 
 def _validators(response: Response, etag: str, loaded_at: datetime) -> Response:
-    response.set_etag(etag)
-    response.last_modified = loaded_at
-    response.cache_control.public = True
-    response.cache_control.max_age = current_app.config["CACHE_MAX_AGE"]
-    response.vary.update(("Accept", "Accept-Encoding"))
+    headers = response.headers
+    headers["ETag"] = f'"{etag}"'
+    headers["Last-Modified"] = _http_date(loaded_at)
+    headers["Cache-Control"] = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
+    headers["Vary"] = "Accept, Accept-Encoding"
     return response
+
+
+@lru_cache(maxsize=8)
+def _http_date(moment: datetime) -> str:
+    return http_date(moment)
+
+
+def _key(version: str, canonical_request: str) -> tuple[str, str]:
+    key = hashlib.sha256(f"{version}|{canonical_request}".encode()).hexdigest()
+    return key, key[:32]
+
+
+def answer(canonical_request: str) -> tuple[Response | None, str, str, datetime]:
+    """(304 or cached response, or None), and the cache key, ETag and load time for this request."""
+    version, loaded_at = current_app.extensions["data_version"].current()
+    key, etag = _key(version, canonical_request)
+    if _matches(etag):
+        return _validators(Response(status=304), etag, loaded_at), key, etag, loaded_at
+    hit = cache.get(key)
+    if hit is None:
+        return None, key, etag, loaded_at
+    body, mimetype, headers = hit
+    g.cache = "hit"
+    return _validators(Response(body, mimetype=mimetype, headers=headers), etag, loaded_at), key, etag, loaded_at
 
 
 def cached(view):
@@ -73,18 +117,18 @@ def cached(view):
     """
     @wraps(view)
     def wrapper(*args, **kwargs):
-        version, loaded_at = current_app.extensions["data_version"].current()
-        key = hashlib.sha256(f"{version}|{canonical(args[-1])}".encode()).hexdigest()
-        etag = key[:32]
-        if _matches(etag):
-            return _validators(Response(status=304), etag, loaded_at)
-        hit = cache.get(key)
-        if hit is not None:
-            body, mimetype, headers = hit
-            g.cache = "hit"
-            return _validators(Response(body, mimetype=mimetype, headers=headers), etag, loaded_at)
+        canonical_request = canonical(args[-1])
+        if len(aliases) >= ALIASES_MAX:
+            aliases.clear()
+        aliases[raw_key()] = canonical_request
+        early, key, etag, loaded_at = answer(canonical_request)
+        if early is not None:
+            return early
         g.cache = "miss"
         response = formats.render(view(*args, **kwargs))
+        # Label the figures with the version they were read from, in case a reload committed meanwhile.
+        version, loaded_at = current_app.extensions["data_version"].in_snapshot(db.session)
+        key, etag = _key(version, canonical_request)
         if response.status_code == 200:
             headers = {k: v for k, v in response.headers.items() if k in ("Link", "X-Total-Count",
                                                                         "Content-Disposition")}
@@ -103,6 +147,16 @@ def init_app(app: Flask) -> None:
         "CACHE_THRESHOLD": app.config["CACHE_ENTRIES"],
     })
     app.extensions["data_version"] = DataVersion(app.extensions["store_engine"], app.config["DATA_VERSION_TTL"])
+
+
+def init_early_answers(app: Flask) -> None:
+    """Answer known requests before their parameters are parsed. Registered after the rate limiter's hook,
+    so that a cached answer still counts against the client's budget."""
+
+    @app.before_request
+    def early_answer():
+        if request.method in ("GET", "HEAD") and (known := aliases.get(raw_key())) is not None:
+            return answer(known)[0]
 
     @app.after_request
     def cache_status(response: Response) -> Response:

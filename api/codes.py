@@ -19,7 +19,7 @@ blp = Blueprint("codes", __name__, url_prefix="/v1", description="Industries, pa
 
 @blp.route("/industries")
 class Industries(MethodView):
-    @blp.arguments(IndustryQueryArgs, location="query")
+    @blp.arguments(IndustryQueryArgs(), location="query")
     @cached
     @blp.response(200, IndustryPageSchema)
     @csv_columns("code", "title", "level", "classification")
@@ -31,7 +31,7 @@ class Industries(MethodView):
 
 @blp.route("/partners")
 class Partners(MethodView):
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(PageArgs(), location="query")
     @cached
     @blp.response(200, PartnerPageSchema)
     @csv_columns("code", "name", "kind")
@@ -42,7 +42,7 @@ class Partners(MethodView):
 
 @blp.route("/datasets")
 class Datasets(MethodView):
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(PageArgs(), location="query")
     @cached
     @blp.response(200, DatasetPageSchema)
     @csv_columns("id", "title", "publisher", "source_url", "source_file", "license", "unit", "dollar_basis",
@@ -54,7 +54,7 @@ class Datasets(MethodView):
 
 @blp.route("/datasets/<id>")
 class Dataset(MethodView):
-    @blp.arguments(FormatArgs, location="query")
+    @blp.arguments(FormatArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, DatasetSchema)

@@ -1,14 +1,56 @@
-"""The store's engine and session, bound to the app in init_app."""
+"""The store's engine and session, bound to the app in init_app.
+
+A request reads one snapshot of the store: every query it runs sees the same data, even when a reload commits
+while it runs (PostgreSQL: a read-only REPEATABLE READ transaction; SQLite: an explicit BEGIN, which pysqlite
+would otherwise leave out before SELECTs, so that each statement saw the latest commit).
+"""
 
 from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, scoped_session
 
 from models.engine import create_store_engine
 
+
+class RequestSession(Session):
+    """A request's session: one read-only snapshot."""
+
+
+@event.listens_for(RequestSession, "after_begin")
+def _snapshot(session, transaction, connection) -> None:
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 # One session per request thread, on the engine of the app that serves the request.
-session = scoped_session(lambda: Session(bind=current_app.extensions["store_engine"]))
+session = scoped_session(lambda: RequestSession(bind=current_app.extensions["request_engine"]))
+
+
+def connect_args(url: str, statement_timeout_ms: int, connect_timeout_s: int) -> dict:
+    """PostgreSQL: no statement runs longer than `statement_timeout_ms` (0: no limit), and an unreachable server
+    is given up after `connect_timeout_s` seconds rather than waited on forever."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return {}
+    args = {}
+    if statement_timeout_ms:
+        given = parsed.query.get("options")
+        args["options"] = " ".join(filter(None, [given if isinstance(given, str) else None,
+                                                 f"-c statement_timeout={int(statement_timeout_ms)}"]))
+    if connect_timeout_s:
+        args["connect_timeout"] = int(connect_timeout_s)
+    return args
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["store_engine"] = create_store_engine(app.config["DATABASE_URL"], pool_pre_ping=True)
+    app.config.setdefault("STATEMENT_TIMEOUT_MS", 5000)
+    app.config.setdefault("DATABASE_CONNECT_TIMEOUT", 5)
+    url = app.config["DATABASE_URL"]
+    engine = create_store_engine(url, pool_pre_ping=True, connect_args=connect_args(
+        url, app.config["STATEMENT_TIMEOUT_MS"], app.config["DATABASE_CONNECT_TIMEOUT"]))
+    app.extensions["store_engine"] = engine
+    app.extensions["request_engine"] = (
+        engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        if engine.dialect.name == "postgresql" else engine)
     app.teardown_appcontext(lambda exc: session.remove())

@@ -20,11 +20,14 @@ SCOPE = "global"
 
 
 def window(limit: str) -> dict:
-    """This client's budget under `limit` right now, without spending any of it."""
+    """This client's budget under `limit` right now, without spending any of it (all null when limits are off)."""
+    if not limiter.enabled:
+        return {"enabled": False, "limit": None, "remaining": None, "window_seconds": None, "reset_in": None,
+                "client": get_remote_address()}
     item = parse(limit)
     key = [current_app.config["RATELIMIT_KEY_PREFIX"], get_remote_address(), SCOPE]
     reset, remaining = limiter.limiter.get_window_stats(item, *key)
-    return {"limit": item.amount, "remaining": remaining, "window_seconds": item.get_expiry(),
+    return {"enabled": True, "limit": item.amount, "remaining": remaining, "window_seconds": item.get_expiry(),
             "reset_in": max(0, int(reset - time.time())), "client": get_remote_address()}
 
 
@@ -32,7 +35,7 @@ def window(limit: str) -> dict:
 class RateLimit(MethodView):
     decorators = [limiter.exempt]
 
-    @blp.arguments(FormatArgs, location="query")
+    @blp.arguments(FormatArgs(), location="query")
     @blp.response(200, RateLimitSchema)
     def get(self, args):
         """Show your own rate limit (this request does not count)"""

@@ -2,6 +2,7 @@
 
 import re
 
+from flask import current_app
 from flask_smorest import abort
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ def metro(code: str) -> Geography:
     geo = db.session.scalars(find(("metro", "unallocated"), code)).first()
     if geo is not None:
         return geo
+    code = code[:64]  # echo at most this much of what was asked
     hint = None
     if re.fullmatch(r"\d{2}|[A-Za-z]{2}", code):
         hint = f"'{code}' looks like a state code: try /v1/states/{code}"
@@ -35,6 +37,7 @@ def state(code: str, parameter: str | None = None) -> Geography:
                                                      column == (code.zfill(2) if code.isdigit() else code.upper()))).first()
     if geo is not None:
         return geo
+    code = code[:64]
     hint = None
     if re.fullmatch(r"\d{5}", code):
         hint = f"'{code}' looks like a CBSA code: try /v1/metros/{code}"
@@ -48,12 +51,29 @@ def state(code: str, parameter: str | None = None) -> Geography:
 def dataset(id_: str) -> Dataset:
     found = db.session.get(Dataset, id_)
     if found is None:
-        not_found(f"No dataset has the id '{id_}'.", "The loaded datasets are listed at /v1/datasets")
+        not_found(f"No dataset has the id '{id_[:64]}'.", "The loaded datasets are listed at /v1/datasets")
     return found
 
 
-def sources(ids) -> list[Dataset]:
-    return [db.session.get(Dataset, i) for i in sorted(set(ids))]
+SOURCE_FIELDS = ("id", "title", "publisher", "source_url", "unit", "dollar_basis")
+_sources: dict[str, dict] = {}
+
+
+def source(id_: str) -> dict:
+    """A dataset's provenance as a response carries it, from a per-process copy renewed with the data version."""
+    version = current_app.extensions["data_version"].current()[0]
+    if _sources.get("version") != version:
+        rows = db.session.execute(select(*(getattr(Dataset, f) for f in SOURCE_FIELDS))).all()
+        _sources.clear()
+        _sources.update({r.id: dict(zip(SOURCE_FIELDS, r)) for r in rows}, version=version)
+    found = _sources.get(id_)
+    if found is None or id_ == "version":
+        not_found(f"No dataset has the id '{id_[:64]}'.", "The loaded datasets are listed at /v1/datasets")
+    return found
+
+
+def sources(ids) -> list[dict]:
+    return [source(i) for i in sorted(set(ids))]
 
 
 def indicators(names) -> list[dict]:

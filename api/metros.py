@@ -8,10 +8,10 @@ from api.caching import cached
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
-from api.series import express, growth
+from api.series import express, growth, series_response
 from models import ExportPlan, Geography, Observation
 from models.geography import metros
-from models.observation import EXPORTS, INDICATORS, coverage, series
+from models.observation import EXPORTS, INDICATORS, coverage, place_series, series
 from schemas.common import FormatArgs, SeriesSchema
 from schemas.stats import GrowthArgs, GrowthSchema
 from schemas.places import IndicatorArgs, MetroDetailSchema, MetroExportsArgs, MetroPageSchema, MetroQueryArgs
@@ -38,7 +38,7 @@ def _attach(geo: Geography, year: int, value, status) -> Geography:
 
 @blp.route("")
 class Metros(MethodView):
-    @blp.arguments(MetroQueryArgs, location="query")
+    @blp.arguments(MetroQueryArgs(), location="query")
     @cached
     @blp.response(200, MetroPageSchema)
     @csv_columns("code", "name", "type", "states", "delineation", "current", "exports.year", "exports.value",
@@ -63,7 +63,7 @@ class Metros(MethodView):
 
 @blp.route("/<code>")
 class Metro(MethodView):
-    @blp.arguments(FormatArgs, location="query")
+    @blp.arguments(FormatArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, MetroDetailSchema)
@@ -78,25 +78,25 @@ class Metro(MethodView):
 
 @blp.route("/<code>/exports")
 class MetroExports(MethodView):
-    @blp.arguments(MetroExportsArgs, location="query")
+    @blp.arguments(MetroExportsArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, SeriesSchema)
     @csv_columns(*SERIES_COLUMNS)
     def get(self, args, code):
         """Get a metro's annual exports (a suppressed year is null with its status, never 0)"""
-        geo = lookups.metro(code)
-        lookups.dataset(args["dataset"])
-        rows = db.session.execute(series(geo.id, EXPORTS, args["dataset"])).all()
-        points, basis = express(rows, args["units"], args.get("base_year"), args.get("from_"), args.get("to"))
-        return {"geography": geo, "indicators": lookups.indicators(r.indicator for r in rows),
-                "sources": lookups.sources([args["dataset"]]), "units": args["units"], "units_basis": basis,
-                "data": points}
+        rows = db.session.execute(place_series(), {"kinds": ["metro", "unallocated"], "code": code,
+                                                   "dataset": args["dataset"], "indicators": list(EXPORTS)}).all()
+        if not rows:
+            lookups.metro(code)  # a 404 with a hint
+        source = lookups.source(args["dataset"])
+        geography = {"kind": rows[0].kind, "code": rows[0].code, "name": rows[0].name}
+        return series_response(geography, [r for r in rows if r.dataset_id], [source], args)
 
 
 @blp.route("/<code>/indicators")
 class MetroIndicators(MethodView):
-    @blp.arguments(IndicatorArgs, location="query")
+    @blp.arguments(IndicatorArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, SeriesSchema)
@@ -116,7 +116,7 @@ class MetroIndicators(MethodView):
 
 @blp.route("/<code>/growth")
 class MetroGrowth(MethodView):
-    @blp.arguments(GrowthArgs, location="query")
+    @blp.arguments(GrowthArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, GrowthSchema)

@@ -30,7 +30,7 @@ def plan(slug: str) -> ExportPlan:
 
 @blp.route("")
 class Plans(MethodView):
-    @blp.arguments(PlanQueryArgs, location="query")
+    @blp.arguments(PlanQueryArgs(), location="query")
     @cached
     @blp.response(200, PlanPageSchema)
     @csv_columns("slug", "cohort", "metro_name", "cbsa", "cbsa_name", "title", "released_on")
@@ -50,7 +50,7 @@ class Plans(MethodView):
 
 @blp.route("/<slug>")
 class Plan(MethodView):
-    @blp.arguments(FormatArgs, location="query")
+    @blp.arguments(FormatArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, PlanDetailSchema)
@@ -61,7 +61,7 @@ class Plan(MethodView):
 
 @blp.route("/<slug>/progress")
 class PlanProgress(MethodView):
-    @blp.arguments(FormatArgs, location="query")
+    @blp.arguments(FormatArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, ProgressSchema)

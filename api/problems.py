@@ -7,7 +7,8 @@ import marshmallow as ma
 import orjson
 from flask import Response, g, request
 from flask_smorest.utils import prepare_response
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
@@ -69,15 +70,29 @@ class Api(flask_smorest.Api):
 
     def _register_error_handlers(self):
         super()._register_error_handlers()
-        self._app.register_error_handler(OperationalError, self.handle_store_error)
+        for error in (OperationalError, InterfaceError, PoolTimeout):
+            self._app.register_error_handler(error, self.handle_store_error)
+        self._app.register_error_handler(DBAPIError, self.handle_dbapi_error)
 
-    def handle_store_error(self, error: OperationalError) -> Response:
-        """The store is unreachable (or not built): 503 with Retry-After; the next request tries again."""
+    def handle_store_error(self, error: Exception) -> Response:
+        """The store is unreachable, not built, or too slow: 503 with Retry-After; the next request tries again."""
         from api import db
 
         db.session.remove()
+        if getattr(getattr(error, "orig", None), "sqlstate", None) == "57014":  # query_canceled
+            timeout = self._app.config.get("STATEMENT_TIMEOUT_MS")
+            self._app.logger.warning("query cancelled after the statement timeout (%s ms): %s", timeout,
+                                     str(error).splitlines()[0])
+            return problem(503, f"The query was stopped after the store's time limit ({timeout} ms); try again "
+                                "shortly.", {"Retry-After": "5"})
         self._app.logger.warning("store unavailable: %s", str(error).splitlines()[0])
         return problem(503, "The data store is unavailable; try again shortly.", {"Retry-After": "5"})
+
+    def handle_dbapi_error(self, error: DBAPIError) -> Response:
+        """A lost connection surfaces as another DBAPI error at times: a 503 too. Anything else is a bug (500)."""
+        if error.connection_invalidated:
+            return self.handle_store_error(error)
+        raise error
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         data = getattr(error, "data", None) or {}

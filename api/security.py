@@ -1,7 +1,8 @@
-"""Headers for a JSON API, request size limits, and a request id on every response and log line."""
+"""Headers for a JSON API, request size limits, well-formed URLs, and a request id on every response and log line."""
 
 import re
 import uuid
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from flask import Flask, Response, g, request
 from flask_smorest import abort
@@ -11,6 +12,59 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+REPEATED = "Given more than once; give each parameter once (lists are comma-separated)."
+
+
+def _decode(raw: bytes, plus: bool = False) -> str:
+    """Percent-decode strictly: ValueError (a message for the client) for a malformed escape, bytes that are not
+    UTF-8, or a control character such as NUL (which PostgreSQL text cannot hold)."""
+    if BAD_ESCAPE.search(raw):
+        raise ValueError("Malformed percent-escape: '%' must be followed by two hexadecimal digits.")
+    try:
+        text = unquote_to_bytes(raw.replace(b"+", b" ") if plus else raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("Not valid UTF-8 once percent-decoded.") from None
+    if CONTROL.search(text):
+        raise ValueError("Control characters (such as NUL) are not allowed.")
+    return text
+
+
+def query_errors(query: bytes) -> dict[str, list[str]]:
+    """{parameter: [messages]} for every malformed or repeated query parameter (werkzeug would let both through,
+    replacing bad bytes or keeping only the first value)."""
+    errors: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for pair in query.split(b"&"):
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition(b"=")
+        name = unquote_to_bytes(raw_name.replace(b"+", b" ")).decode("utf-8", "replace")
+        try:
+            _decode(raw_name, plus=True)
+            _decode(raw_value, plus=True)
+        except ValueError as e:
+            errors.setdefault(name, []).append(str(e))
+        if name in seen and REPEATED not in errors.get(name, []):
+            errors.setdefault(name, []).append(REPEATED)
+        seen.add(name)
+    return errors
+
+
+def path_error(environ: dict) -> str | None:
+    """What is wrong with the request path as the client sent it, if anything."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw is None:
+        return None
+    if not raw.startswith("/"):  # absolute form: GET http://host/path
+        raw = urlsplit(raw).path
+    try:
+        _decode(raw.split("?", 1)[0].encode("latin-1"))
+    except (ValueError, UnicodeEncodeError) as e:
+        reason = str(e) if isinstance(e, ValueError) else "Not valid UTF-8 once percent-decoded."
+        return f"The request path is malformed. {reason}"
+    return None
 
 
 def init_app(app: Flask) -> None:
@@ -21,6 +75,13 @@ def init_app(app: Flask) -> None:
         if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
             abort(413, message=f"Request bodies are limited to {app.config['MAX_CONTENT_LENGTH']} bytes; this API "
                                "reads none.")
+        wrong_path = path_error(request.environ)
+        if wrong_path:
+            abort(400, message=wrong_path)
+        if request.query_string:
+            errors = query_errors(request.query_string)
+            if errors:
+                abort(400, messages={"query": errors})
 
     @app.after_request
     def headers(response: Response) -> Response:

@@ -22,7 +22,7 @@ blp = Blueprint("states", __name__, url_prefix="/v1/states", description="States
 
 @blp.route("")
 class States(MethodView):
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(PageArgs(), location="query")
     @cached
     @blp.response(200, StatePageSchema)
     @csv_columns("fips", "usps", "name")
@@ -33,7 +33,7 @@ class States(MethodView):
 
 @blp.route("/<code>")
 class State(MethodView):
-    @blp.arguments(FormatArgs, location="query")
+    @blp.arguments(FormatArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, StateDetailSchema)
@@ -47,7 +47,7 @@ class State(MethodView):
 
 @blp.route("/<code>/exports")
 class StateExports(MethodView):
-    @blp.arguments(StateExportsArgs, location="query")
+    @blp.arguments(StateExportsArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, StateSeriesSchema)
@@ -71,7 +71,7 @@ class StateExports(MethodView):
 
 @blp.route("/<code>/metros")
 class StateMetros(MethodView):
-    @blp.arguments(StateMetrosArgs, location="query")
+    @blp.arguments(StateMetrosArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, MetroPageSchema)
@@ -85,7 +85,7 @@ class StateMetros(MethodView):
 
 @blp.route("/<code>/growth")
 class StateGrowth(MethodView):
-    @blp.arguments(StateGrowthArgs, location="query")
+    @blp.arguments(StateGrowthArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, GrowthSchema)

@@ -66,7 +66,7 @@ def rank_response(args, rows, datasets: list[str], indicator: str, industry: str
 
 @blp.route("/rankings/metros")
 class MetroRankings(MethodView):
-    @blp.arguments(MetroRankingArgs, location="query")
+    @blp.arguments(MetroRankingArgs(), location="query")
     @cached
     @blp.response(200, RankingSchema)
     @csv_columns(*RANKED_COLUMNS)
@@ -83,7 +83,7 @@ class MetroRankings(MethodView):
 
 @blp.route("/rankings/states")
 class StateRankings(MethodView):
-    @blp.arguments(StateRankingArgs, location="query")
+    @blp.arguments(StateRankingArgs(), location="query")
     @cached
     @blp.response(200, RankingSchema)
     @csv_columns(*RANKED_COLUMNS)
@@ -105,7 +105,7 @@ class StateRankings(MethodView):
 
 @blp.route("/stats/summary")
 class Summary(MethodView):
-    @blp.arguments(SummaryArgs, location="query")
+    @blp.arguments(SummaryArgs(), location="query")
     @cached
     @blp.response(200, SummarySchema)
     def get(self, args):
@@ -121,6 +121,9 @@ class Summary(MethodView):
                                                   ["metro", "unallocated"])):
             figures[r.kind, r.year][r.code] = r.value
             names[r.code] = r.name
+        for asked, name in ((year, "year"), (base_year, "base_year")):
+            if not any(v is not None for kind in ("metro", "unallocated") for v in figures[kind, asked].values()):
+                abort(400, messages={"query": {name: [f"{dataset} has no figures for {asked}"]}})
         totals, definition = national(dataset, indicator)
         metros = (figures["metro", year], figures["metro", base_year])
         unallocated = (figures["unallocated", year], figures["unallocated", base_year])
@@ -164,7 +167,7 @@ def measure(indicator: str, year: int) -> tuple[dict[str, float | None], float |
 
 @blp.route("/stats/concentration")
 class Concentration(MethodView):
-    @blp.arguments(ConcentrationArgs, location="query")
+    @blp.arguments(ConcentrationArgs(), location="query")
     @cached
     @blp.response(200, ConcentrationSchema)
     def get(self, args):

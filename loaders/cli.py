@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loaders import STEPS, SourceError, build
+from models.engine import create_store_engine
 
 
 @click.group("data")
@@ -25,7 +26,8 @@ def build_command(data_dir: Path | None, force: bool) -> None:
     """Build the whole store from the source files, atomically."""
     console = Console(stderr=True)
     data_dir = data_dir or Path(current_app.config["DATA_DIR"])
-    engine = current_app.extensions["store_engine"]
+    # Not the API's engine: a load may run statements longer than the API's statement timeout.
+    engine = create_store_engine(current_app.config["DATABASE_URL"])
     started = time.perf_counter()
     try:
         with console.status("Loading …") as status:

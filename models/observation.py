@@ -1,7 +1,8 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import ForeignKey, Index, Select, String, func, or_, select
+from sqlalchemy import ForeignKey, Index, Select, String, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -98,6 +99,24 @@ def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: 
     elif industries is not None:
         query = query.where(o.industry.in_(list(industries)))
     return query.order_by(o.dataset_id, o.indicator, o.industry, o.year)
+
+
+@lru_cache(maxsize=1)
+def place_series() -> Select:
+    """One query for a place's exports series: the place (by kinds and code) and its figures in a dataset.
+
+    Built once; run with {"kinds": [...], "code": ..., "dataset": ..., "indicators": [...]}. A place without
+    figures in the dataset comes back as one row whose figure columns are null; an unknown place as no row.
+    """
+    o = Observation
+    figures = and_(o.geography_id == Geography.id, o.dataset_id == bindparam("dataset"),
+                   o.indicator.in_(bindparam("indicators", expanding=True)), o.industry == ALL_INDUSTRIES,
+                   o.partner == WORLD)
+    return (select(Geography.kind, Geography.code, Geography.name, o.dataset_id, o.indicator, o.year, o.value,
+                   o.status)
+            .select_from(Geography).outerjoin(o, figures)
+            .where(Geography.kind.in_(bindparam("kinds", expanding=True)), Geography.code == bindparam("code"))
+            .order_by(o.indicator, o.year))
 
 
 def coverage(geography_id: int) -> Select:

@@ -1,9 +1,20 @@
 """Code lists (industries, partners) and datasets."""
 
+from datetime import UTC
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from schemas.common import PageArgs, PageMetaSchema
+
+
+class UtcDateTime(fields.DateTime):
+    """A naive datetime the store keeps in UTC, written with its offset (RFC 3339)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class IndustryQueryArgs(PageArgs):
@@ -47,7 +58,7 @@ class DatasetSchema(ma.Schema):
     coverage = fields.String(allow_none=True)
     delineation = fields.String(allow_none=True, metadata={"description": "CBSA delineation vintage the data use."})
     sha256 = fields.String(metadata={"description": "SHA-256 of the file (of the files' SHA-256s if several)."})
-    loaded_at = fields.DateTime(metadata={"description": "When the file was loaded (UTC)."})
+    loaded_at = UtcDateTime(metadata={"description": "When the file was loaded."})
     row_count = fields.Integer(metadata={"description": "Observations stored (CBSAs for a delineation file)."})
     notes = fields.String(allow_none=True, metadata={"description": "Caveats: units, suppression, mapping."})
 

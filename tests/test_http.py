@@ -106,7 +106,7 @@ def limited(app):
 
 def test_rate_limit_headers_429_and_own_quota(limited):
     quota = limited.get("/v1/rate_limit").get_json()
-    assert quota == {"limit": 3, "remaining": 3, "window_seconds": 60, "reset_in": quota["reset_in"],
+    assert quota == {"enabled": True, "limit": 3, "remaining": 3, "window_seconds": 60, "reset_in": quota["reset_in"],
                      "client": "127.0.0.1"}
     for remaining in (2, 1, 0):
         response = limited.get(SERIES)

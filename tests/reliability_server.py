@@ -1,0 +1,243 @@
+"""Helpers for the reliability tests: gunicorn on loopback, plain HTTP calls, raw requests, a TCP proxy."""
+
+import http.client
+import os
+import select
+import signal
+import socket
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+
+from api import ROOT
+
+PROBLEM = "application/problem+json"
+
+
+def report(request, line: str) -> None:
+    """Print a figure for the person running the tests, through pytest's output capture."""
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\n{line}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Reply:
+    def __init__(self, status: int, headers: dict, body: bytes):
+        self.status, self.headers, self.body = status, headers, body
+
+    @property
+    def json(self):
+        return orjson.loads(self.body)
+
+    @property
+    def mimetype(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip()
+
+    def __repr__(self):
+        return f"<Reply {self.status} {self.body[:300]!r}>"
+
+
+def call(base: str, path: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None,
+         timeout: float = 15) -> Reply:
+    """One request on a fresh connection; the path is sent as given (no quoting)."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    finally:
+        connection.close()
+
+
+def raw(base: str, request: bytes, timeout: float = 15) -> Reply:
+    """Send bytes as they are (for what http.client refuses to send) and parse the status line and headers."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return Reply(int(lines[0].split()[1]), headers, body)
+
+
+class Gunicorn:
+    """`gunicorn wsgi:app` on a free loopback port, with EXPORTS_* settings from `env`."""
+
+    def __init__(self, env: dict, log: Path, workers: int = 2, args: tuple = ()):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        full_env = {**os.environ, "ACCESS_LOG": "-", **env}
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--bind",
+             f"127.0.0.1:{self.port}", "--workers", str(workers), *args, "wsgi:app"],
+            cwd=ROOT, env=full_env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait(self, timeout: float = 30) -> "Gunicorn":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-2000:]}")
+            try:
+                if call(self.base, "/healthz", timeout=2).status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not start: {self.log.read_text()[-2000:]}")
+
+    def workers(self) -> set[int]:
+        """The worker pids (children of the arbiter)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return {int(p) for p in children.read_text().split()} if children.exists() else set()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextmanager
+def gunicorn(env: dict, log: Path, workers: int = 2, args: tuple = ()):
+    server = Gunicorn(env, log, workers, args)
+    try:
+        yield server.wait()
+    finally:
+        server.stop()
+
+
+class TcpProxy:
+    """A loopback TCP proxy to `target` that can be cut (every connection closed, new ones refused) and restored."""
+
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.mode = "open"  # open, refuse (accept and close at once) or blackhole (accept and never answer)
+        self.closed = False
+        self.lock = threading.Lock()
+        self.connections: list[socket.socket] = []
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.mode == "refuse":
+                client.close()
+                continue
+            if self.mode == "blackhole":
+                self.held.append(client)
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.connections += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+
+    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
+        peers = {a: b, b: a}
+        try:
+            while True:
+                ready, _, _ = select.select([a, b], [], [], 0.5)
+                if self.mode != "open" or self.closed:
+                    break
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    peers[s].sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def cut(self, mode: str = "refuse") -> None:
+        """Drop every open connection; then close new ones at once (refuse) or hold them unanswered (blackhole)."""
+        self.mode = mode
+        with self.lock:
+            for s in self.connections:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.connections.clear()
+
+    def restore(self) -> None:
+        self.mode = "open"
+        for s in self.held:
+            s.close()
+        self.held.clear()
+
+    def close(self) -> None:
+        self.closed = True
+        self.cut()
+        self.restore()
+        self.listener.close()
+
+
+class Load:
+    """`threads` clients, each sending requests (fresh connection each) from `paths(i)` until stopped."""
+
+    def __init__(self, base: str, paths, threads: int = 4, timeout: float = 20):
+        self.base, self.paths, self.timeout = base, paths, timeout
+        self.results: list[tuple[float, str, int | None, bytes | str]] = []  # (time, path, status, body or error)
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(threads)]
+
+    def _run(self, n: int) -> None:
+        i = 0
+        while not self.stopping.is_set():
+            path = self.paths(n * 1_000_000 + i)
+            i += 1
+            try:
+                reply = call(self.base, path, timeout=self.timeout)
+                self.results.append((time.monotonic(), path, reply.status, reply.body))
+            except (OSError, http.client.HTTPException) as e:
+                self.results.append((time.monotonic(), path, None, f"{type(e).__name__}: {e}"))
+
+    def __enter__(self) -> "Load":
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        for t in self.threads:
+            t.join(timeout=self.timeout + 5)
+
+    @property
+    def failures(self) -> list:
+        return [r for r in self.results if r[2] != 200]
