@@ -22,6 +22,7 @@ from api import db, formats
 from models import StoreState
 
 cache = Cache()
+STATE = select(StoreState.version, StoreState.loaded_at).where(StoreState.id == 1)
 
 
 class DataVersion:
@@ -35,7 +36,7 @@ class DataVersion:
 
     def in_snapshot(self, session: Session) -> tuple[str, datetime]:
         """The version in a request's own snapshot of the store (what its figures came from); remembered too."""
-        state = session.get(StoreState, 1)
+        state = session.connection().execute(STATE).first()
         if state is None:
             return self.current()
         with self.lock:
@@ -77,11 +78,13 @@ def _matches(etag: str) -> bool:
 
 
 def _validators(response: Response, etag: str, loaded_at: datetime) -> Response:
-    headers = response.headers
-    headers["ETag"] = f'"{etag}"'
-    headers["Last-Modified"] = _http_date(loaded_at)
-    headers["Cache-Control"] = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
-    headers["Vary"] = "Accept, Accept-Encoding"
+    for name in ("ETag", "Last-Modified", "Cache-Control", "Vary"):
+        if name in response.headers:
+            del response.headers[name]
+    response.headers.extend(((
+        "ETag", f'"{etag}"'), ("Last-Modified", _http_date(loaded_at)),
+        ("Cache-Control", f"public, max-age={current_app.config['CACHE_MAX_AGE']}"),
+        ("Vary", "Accept, Accept-Encoding")))
     return response
 
 

@@ -9,8 +9,7 @@ EXPOSED = ("ETag, Last-Modified, Link, X-Total-Count, X-Request-ID, RateLimit, R
 def init_app(app: Flask) -> None:
     @app.after_request
     def cors(response: Response) -> Response:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED
+        response.headers.extend((("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", EXPOSED)))
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = request.headers.get(

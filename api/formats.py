@@ -48,6 +48,9 @@ def wanted_format() -> str:
     asked = request.args.get("format")
     if asked in ("json", "csv"):
         return asked
+    accept = request.headers.get("Accept", "*/*")
+    if accept in ("*/*", "application/json"):
+        return "json"
     best = request.accept_mimetypes.best_match(["application/json", CSV], default="application/json")
     return "csv" if best == CSV else "json"
 

@@ -55,6 +55,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def ietf_headers(response: Response) -> Response:
         """RateLimit-Policy and RateLimit as in the IETF httpapi draft, beside Flask-Limiter's X-RateLimit-*."""
+        if not limiter.enabled:
+            return response
         current = limiter.current_limit
         if current is not None:
             policy = f'"default";q={current.limit.amount};w={current.limit.get_expiry()}'

@@ -30,10 +30,12 @@ def express(rows, units: str, base_year: int | None, year_from: int | None = Non
     first, last = year_from or 0, year_to or 9999
     groups = defaultdict(list)
     for row in rows:
-        groups[row.dataset_id, row.indicator, getattr(row, "industry", "ALL"), getattr(row, "partner", "WLD")].append(row)
+        point = row._asdict()
+        groups[point["dataset_id"], point["indicator"], point.get("industry", "ALL"),
+               point.get("partner", "WLD")].append(point)
     points, notes = [], []
     for (dataset, indicator, industry, partner), members in groups.items():
-        levels = {r.year: r.value for r in members}
+        levels = {p["year"]: p["value"] for p in members}
         totals, definition = national(dataset, indicator, industry, partner) if units == "share" else (None, None)
         values, reason = in_units(levels, units, base_year, totals)
         note = {"dataset": dataset, "indicator": indicator, "industry": industry, "units": units, "reason": reason}
@@ -43,12 +45,10 @@ def express(rows, units: str, base_year: int | None, year_from: int | None = Non
         if units == "index":
             note.update(base_year=base_year, base_value=levels.get(base_year))
         notes.append(note)
-        for r in members:
-            if not first <= r.year <= last:
-                continue
-            point = dict(r._mapping)
-            point.update(level=r.value, value=values[r.year])
-            points.append(point)
+        for point in members:
+            if first <= point["year"] <= last:
+                point.update(level=point["value"], value=values[point["year"]])
+                points.append(point)
     return points, notes
 
 
