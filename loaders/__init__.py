@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from loaders import brookings, census, delineations, indicators, ita, plans
@@ -46,6 +46,7 @@ def build(engine: Engine, data_dir: Path, force: bool = False,
             results += step
         if force or session.get(StoreState, 1) is None:
             stamp(session)
+            session.execute(text("ANALYZE"))  # fresh planner statistics: PostgreSQL misplans an unanalysed join
     return results
 
 
