@@ -2,6 +2,8 @@
 Census International Trade API responses (`statenaics`, `statehs`) saved as JSON."""
 
 import re
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import orjson
@@ -222,3 +224,33 @@ def load(session: Session, data_dir: Path, force: bool = False) -> list[Result]:
         _codes(session, industries, partners)
         results.append(write(session, source, [path], rows))
     return results
+
+
+API = "https://api.census.gov/data/timeseries/intltrade/exports"
+API_FIELDS = {"statenaics": "STATE,NAICS,NAICS_LDESC,CTY_CODE,CTY_NAME,ALL_VAL_YR",
+              "statehs": "STATE,E_COMMODITY,E_COMMODITY_LDESC,CTY_CODE,CTY_NAME,ALL_VAL_YR"}
+
+
+def fetch(endpoint: str, year: int, key: str | None, target: Path, base_url: str = API, timeout: float = 60) -> Path:
+    """Save a Census International Trade API answer (annual: December year-to-date) where `load` reads it.
+
+    The answer is checked (a JSON array of arrays) before the file is written; an existing file is replaced
+    only by a complete one.
+    """
+    query = {"get": API_FIELDS[endpoint], "YEAR": str(year), "MONTH": "12"}
+    if key:
+        query["key"] = key
+    url = f"{base_url}/{endpoint}?{urllib.parse.urlencode(query)}"
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        body = response.read()
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise SourceError(url.split("key=")[0], f"the Census API did not answer JSON ({e})") from None
+    if not isinstance(data, list) or not data or not all(isinstance(r, list) for r in data):
+        raise SourceError(url.split("key=")[0], "the Census API answer is not a JSON array of arrays")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_bytes(body)
+    partial.replace(target)
+    return target

@@ -9,7 +9,7 @@ from flask import current_app
 from rich.console import Console
 from rich.table import Table
 
-from loaders import STEPS, SourceError, build
+from loaders import STEPS, SourceError, build, census
 from models.engine import create_store_engine
 
 
@@ -51,3 +51,20 @@ def build_command(data_dir: Path | None, force: bool) -> None:
     for r in results:
         for check in r.checks:
             Console().print(f"{r.dataset}: {check}")
+
+
+@data.command("census-api")
+@click.argument("endpoint", type=click.Choice(["statenaics", "statehs"]))
+@click.argument("year", type=int)
+@click.option("--key", envvar="CENSUS_API_KEY", help="Census API key (or CENSUS_API_KEY).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--base-url", default=census.API, show_default=True, help="The API's address (for a mirror).")
+def census_api_command(endpoint: str, year: int, key: str | None, data_dir: Path | None, base_url: str) -> None:
+    """Download a Census API answer into DATA_DIR/census/ (then `flask data build` loads it)."""
+    data_dir = data_dir or Path(current_app.config["DATA_DIR"])
+    try:
+        path = census.fetch(endpoint, year, key, data_dir / "census" / f"{endpoint}_{year}.json", base_url)
+    except SourceError as e:
+        Console(stderr=True).print(f"[red]Rejected:[/red] {e}")
+        sys.exit(1)
+    Console().print(f"Saved {path}; run `flask data build` to load it.")

@@ -194,3 +194,43 @@ def test_census_api_json_rows_must_match_the_header(engine, data_copy):
     path.write_text(json.dumps(rows))
     with pytest.raises(SourceError, match=r"statenaics_2019_or.json, line 3: row has 8 values, expected 9"):
         build(engine, data_copy, force=True)
+
+
+def test_census_api_download_then_load(app, tmp_path, engine):
+    """`flask data census-api` against a local stand-in for api.census.gov, then a build loads the file."""
+    import http.server
+    import threading
+
+    answer = (FIXTURES / "census" / "statenaics_2019_or.json").read_bytes()
+    asked = []
+
+    class Census(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Census)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = app.test_cli_runner().invoke(args=[
+            "data", "census-api", "statenaics", "2019", "--key", "k", "--data-dir", str(tmp_path),
+            "--base-url", f"http://127.0.0.1:{server.server_port}/exports"])
+    finally:
+        server.shutdown()
+    assert result.exit_code == 0, result.output
+    assert asked == ["/exports/statenaics?get=STATE%2CNAICS%2CNAICS_LDESC%2CCTY_CODE%2CCTY_NAME%2CALL_VAL_YR"
+                     "&YEAR=2019&MONTH=12&key=k"]
+    saved = tmp_path / "census" / "statenaics_2019.json"
+    assert saved.read_bytes() == answer
+    from loaders.census import api_source, parse_api_json
+    from loaders.places import Places
+    with Session(engine) as session:
+        rows = parse_api_json(saved, Places(session), {}, {})
+    assert api_source(saved).id == "census-api-statenaics-2019"
+    assert len(rows) == 5 and rows.rejects == {"not an annual (December year-to-date) row": 1}
