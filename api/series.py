@@ -11,8 +11,20 @@ from models.growth import change, delineation_caveats, in_units
 from models.observation import INDICATORS, national_totals
 
 
+_totals: dict[tuple, tuple[dict, str]] = {}
+
+
 def national(dataset: str, indicator: str, industry: str = "ALL", partner: str = "WLD") -> tuple[dict, str]:
-    """National totals per year for a dataset, and what they are."""
+    """National totals per year for a dataset, and what they are; remembered per data version and process."""
+    key = (current_app.extensions["data_version"].current()[0], dataset, indicator, industry, partner)
+    if key not in _totals:
+        if len(_totals) > 1000:
+            _totals.clear()
+        _totals[key] = _national(dataset, indicator, industry, partner)
+    return _totals[key]
+
+
+def _national(dataset: str, indicator: str, industry: str, partner: str) -> tuple[dict, str]:
     nation, parts = national_totals(dataset, indicator, industry, partner)
     rows = db.session.execute(nation).all()
     if rows:
