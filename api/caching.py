@@ -35,12 +35,16 @@ class DataVersion:
         self.checked = 0.0
 
     def in_snapshot(self, session: Session) -> tuple[str, datetime]:
-        """The version in a request's own snapshot of the store (what its figures came from); remembered too."""
+        """The version in a request's own snapshot of the store (what its figures came from); read once per
+        request, and remembered for the next ones too."""
+        if "snapshot_version" in g:
+            return g.snapshot_version
         state = session.connection().execute(STATE).first()
         if state is None:
             return self.current()
         with self.lock:
             self.value, self.checked = (state.version, state.loaded_at), time.monotonic()
+        g.snapshot_version = self.value
         return self.value
 
     def current(self) -> tuple[str, datetime]:

@@ -61,7 +61,7 @@ _sources: dict[str, dict] = {}
 
 def source(id_: str) -> dict:
     """A dataset's provenance as a response carries it, from a per-process copy renewed with the data version."""
-    version = current_app.extensions["data_version"].current()[0]
+    version = current_app.extensions["data_version"].in_snapshot(db.session)[0]
     if _sources.get("version") != version:
         rows = db.session.execute(select(*(getattr(Dataset, f) for f in SOURCE_FIELDS))).all()
         _sources.clear()

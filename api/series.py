@@ -15,8 +15,11 @@ _totals: dict[tuple, tuple[dict, str]] = {}
 
 
 def national(dataset: str, indicator: str, industry: str = "ALL", partner: str = "WLD") -> tuple[dict, str]:
-    """National totals per year for a dataset, and what they are; remembered per data version and process."""
-    key = (current_app.extensions["data_version"].current()[0], dataset, indicator, industry, partner)
+    """National totals per year for a dataset, and what they are; remembered per data version and process.
+
+    The version is the one in this request's snapshot, so totals and the figures they divide always agree.
+    """
+    key = (current_app.extensions["data_version"].in_snapshot(db.session)[0], dataset, indicator, industry, partner)
     if key not in _totals:
         if len(_totals) > 1000:
             _totals.clear()
