@@ -14,6 +14,8 @@ run "bare" http://127.0.0.1:8103/bare
 run "series 38900, cached" http://127.0.0.1:8101/v1/metros/38900/exports
 run "series 38900, 304 (If-None-Match)" -H "If-None-Match: $ETAG" http://127.0.0.1:8101/v1/metros/38900/exports
 run "series 38900, uncached" http://127.0.0.1:8102/v1/metros/38900/exports
+run "rankings metros by value 2023, cached" "http://127.0.0.1:8101/v1/rankings/metros?year=2023"
+run "rankings metros by value 2023, uncached" "http://127.0.0.1:8102/v1/rankings/metros?year=2023"
 run "rankings metros by cagr 2013-2023, cached" "http://127.0.0.1:8101/v1/rankings/metros?by=cagr&from=2013&to=2023"
 run "rankings metros by cagr 2013-2023, uncached" "http://127.0.0.1:8102/v1/rankings/metros?by=cagr&from=2013&to=2023"
 run "summary 2023 vs 2013, cached" "http://127.0.0.1:8101/v1/stats/summary?year=2023&base_year=2013"
