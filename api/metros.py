@@ -13,8 +13,8 @@ from models import ExportPlan, Geography, Observation
 from models.geography import metros
 from models.observation import EXPORTS, INDICATORS, coverage, place_series, series
 from schemas.common import FormatArgs, SeriesSchema
-from schemas.stats import GrowthArgs, GrowthSchema
 from schemas.places import IndicatorArgs, MetroDetailSchema, MetroExportsArgs, MetroPageSchema, MetroQueryArgs
+from schemas.stats import GrowthArgs, GrowthSchema
 
 blp = Blueprint("metros", __name__, url_prefix="/v1/metros", description="Metropolitan and micropolitan areas.")
 

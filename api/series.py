@@ -10,7 +10,6 @@ from api import db, lookups
 from models.growth import change, delineation_caveats, in_units
 from models.observation import INDICATORS, national_totals
 
-
 _totals: dict[tuple, tuple[dict, str]] = {}
 
 

@@ -13,9 +13,15 @@ from models import Geography, Industry, Observation, geography_states
 from models.geography import metros, states
 from models.observation import EXPORTS, coverage, series
 from schemas.common import FormatArgs, PageArgs
+from schemas.places import (
+    MetroPageSchema,
+    StateDetailSchema,
+    StateExportsArgs,
+    StateMetrosArgs,
+    StatePageSchema,
+    StateSeriesSchema,
+)
 from schemas.stats import GrowthSchema, StateGrowthArgs
-from schemas.places import (MetroPageSchema, StateDetailSchema, StateExportsArgs, StateMetrosArgs, StatePageSchema,
-                            StateSeriesSchema)
 
 blp = Blueprint("states", __name__, url_prefix="/v1/states", description="States, DC and territories.")
 

@@ -11,12 +11,19 @@ from api.caching import cached
 from api.formats import csv_columns
 from api.problems import Blueprint
 from api.series import national
-from models import Dataset, Geography, Observation
+from models import Geography, Observation
 from models.growth import delineation_caveats
 from models.observation import EXPORTS, INDICATORS, cross_section
 from models.stats import FORMULAS, Place, aggregate, concentration_share, ranking
-from schemas.stats import (ConcentrationArgs, ConcentrationSchema, MetroRankingArgs, RankingSchema, StateRankingArgs,
-                           SummaryArgs, SummarySchema)
+from schemas.stats import (
+    ConcentrationArgs,
+    ConcentrationSchema,
+    MetroRankingArgs,
+    RankingSchema,
+    StateRankingArgs,
+    SummaryArgs,
+    SummarySchema,
+)
 
 blp = Blueprint("stats", __name__, url_prefix="/v1", description="Rankings, the national summary, concentration.")
 

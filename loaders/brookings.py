@@ -6,10 +6,10 @@ from sqlalchemy.orm import Session
 
 from loaders.files import SourceError, csv_rows, number
 from loaders.places import Places
-from models.geography import fold
+from loaders.store import Result, Rows, Source, unchanged, write
 from loaders.upsert import upsert
 from models import Geography
-from loaders.store import Result, Rows, Source, unchanged, write
+from models.geography import fold
 
 FILE = "brookings/cbsa_export.csv"
 SOURCE = Source(

@@ -8,7 +8,6 @@ import urllib.request
 from pathlib import Path
 
 import orjson
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from loaders.files import SourceError, csv_rows
 from loaders.places import CROSSWALK, Places
-from models.geography import fold
 from loaders.store import Result, Source, unchanged, write
 from loaders.upsert import upsert
 from models import Geography, geography_states
+from models.geography import fold
 
 PUBLISHER = "U.S. Office of Management and Budget; U.S. Census Bureau"
 TYPES = {"metropolitan statistical area": "metropolitan", "micropolitan statistical area": "micropolitan",

@@ -7,9 +7,9 @@ import us
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loaders.upsert import upsert
 from models import Geography
 from models.geography import fold
-from loaders.upsert import upsert
 
 # Newest first: a title is looked up in the newest delineation that has it.
 VINTAGES = ("2023", "2018", "2015", "2013", "2009")

@@ -5,8 +5,7 @@ from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
 from models.observation import INDICATORS
-from schemas.common import (YEARS, Figure, PageArgs, PageMetaSchema, PointSchema, SeriesSchema, UnitsArgs,
-                            YearRangeArgs)
+from schemas.common import YEARS, Figure, PageArgs, PageMetaSchema, PointSchema, SeriesSchema, UnitsArgs, YearRangeArgs
 
 
 class MetroQueryArgs(PageArgs):

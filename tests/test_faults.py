@@ -15,13 +15,13 @@ import orjson
 import psycopg
 import pytest
 import redis
+from conftest import FIXTURES, POSTGRES, scratch_store, snapshot
+from reliability_server import PROBLEM, Gunicorn, Load, TcpProxy, call, gunicorn, report
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from api import ROOT, create_app
-from conftest import FIXTURES, POSTGRES, scratch_store, snapshot
 from loaders import build
-from reliability_server import PROBLEM, Gunicorn, Load, TcpProxy, call, gunicorn, report
 
 REDIS_URL = os.environ.get("EXPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERIES = "/v1/metros/38900/exports?from=2019"

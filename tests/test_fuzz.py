@@ -16,12 +16,15 @@ import yaml
 
 schemathesis = pytest.importorskip("schemathesis", reason="needs schemathesis (test extras: pip install -e '.[test]')")
 from hypothesis import HealthCheck, settings  # noqa: E402
+from reliability_server import PROBLEM, call, gunicorn, report  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,  # noqa: E402
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (  # noqa: E402
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from api import ROOT  # noqa: E402
-from reliability_server import PROBLEM, call, gunicorn, report  # noqa: E402
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 LIMIT_REQUEST_LINE = 4094  # gunicorn.conf.py

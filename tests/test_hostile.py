@@ -3,7 +3,6 @@ unexpected methods and path traversal each get a clear 4xx problem+json (or, for
 never a 5xx, and never change the store."""
 
 import pytest
-
 from conftest import snapshot
 from reliability_server import PROBLEM, call, gunicorn, raw, report
 

@@ -4,10 +4,10 @@ import gzip
 
 import brotli
 import pytest
+from conftest import FIXTURES
 from sqlalchemy import event
 
 from api import create_app
-from conftest import FIXTURES
 from loaders import build
 
 SERIES = "/v1/metros/38900/exports?from=2020"

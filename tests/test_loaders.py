@@ -4,10 +4,10 @@ import json
 
 import openpyxl
 import pytest
+from conftest import FIXTURES, figure, snapshot
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from conftest import FIXTURES, figure, snapshot
 from loaders import SourceError, build
 from loaders.files import sha256
 from models import Dataset, Geography, Industry, Partner

@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 import redis
+from conftest import FIXTURES, POSTGRES
 from sqlalchemy import create_engine
 
 from api import ROOT
-from conftest import FIXTURES, POSTGRES
 from loaders import build
 
 REDIS_URL = os.environ.get("EXPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -1,11 +1,8 @@
 """Export plans: the curated facts, the API, and progress measured against the ITA series by hand."""
 
-from pathlib import Path
-
 import pytest
 import yaml
 
-from conftest import FIXTURES
 from loaders import SourceError, build
 from loaders.plans import PLANS_FILE, parse
 

@@ -5,10 +5,10 @@ from collections import Counter, defaultdict
 
 import openpyxl
 import pytest
+from conftest import REAL_DATA, figure
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from conftest import REAL_DATA, figure
 from models import Dataset, Geography, Observation
 
 pytestmark = pytest.mark.realdata

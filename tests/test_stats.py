@@ -2,7 +2,6 @@
 
 import openpyxl
 import pytest
-
 from conftest import REAL_DATA
 
 # ITA goods exports in 2023 and 2013 of the fixture rows (cut verbatim from the real xlsx)
