@@ -4,9 +4,10 @@ set -u
 cd "$(dirname "$0")/.."
 export EXPORTS_RATELIMIT_ENABLED=false
 G=".venv/bin/gunicorn -c gunicorn.conf.py --workers 2 --access-logfile /dev/null"
-ACCESS_LOG=/dev/null $G --bind 127.0.0.1:8101 wsgi:app >/tmp/qb1.log 2>&1 &
-EXPORTS_CACHE_TIMEOUT=-1 ACCESS_LOG=/dev/null $G --bind 127.0.0.1:8102 wsgi:app >/tmp/qb2.log 2>&1 &
-ACCESS_LOG=/dev/null $G --bind 127.0.0.1:8103 --pythonpath bench bare_app:app >/tmp/qb3.log 2>&1 &
+ACCESS_LOG=/dev/null $G --bind 127.0.0.1:8101 wsgi:app >/tmp/qb1.log 2>&1 & PIDS="$!"
+EXPORTS_CACHE_TIMEOUT=-1 ACCESS_LOG=/dev/null $G --bind 127.0.0.1:8102 wsgi:app >/tmp/qb2.log 2>&1 & PIDS="$PIDS $!"
+ACCESS_LOG=/dev/null $G --bind 127.0.0.1:8103 --pythonpath bench bare_app:app >/tmp/qb3.log 2>&1 & PIDS="$PIDS $!"
+trap 'kill $PIDS 2>/dev/null' EXIT
 sleep 4
 ETAG=$(curl -s -D - -o /dev/null 'http://127.0.0.1:8101/v1/metros/38900/exports' | grep -i '^etag' | cut -d' ' -f2 | tr -d '\r')
 run() { printf '%-58s' "$1"; shift; wrk -t2 -c32 -d${D:-8}s --latency "$@" | awk '/Requests\/sec/{r=$2} / 99%/{p=$2} /Non-2xx/{e=$5} END{printf "%8.0f req/s  p99 %s  non2xx %s\n", r, p, e+0}'; }
@@ -21,4 +22,3 @@ run "rankings metros by cagr 2013-2023, uncached" "http://127.0.0.1:8102/v1/rank
 run "summary 2023 vs 2013, cached" "http://127.0.0.1:8101/v1/stats/summary?year=2023&base_year=2013"
 run "summary 2023 vs 2013, uncached" "http://127.0.0.1:8102/v1/stats/summary?year=2023&base_year=2013"
 run "bare (again)" http://127.0.0.1:8103/bare
-pkill -f "127.0.0.1:810[123]"

@@ -53,6 +53,7 @@ class Geography(Base):
         secondaryjoin=id == geography_states.c.state_id,
         order_by="Geography.code",
         lazy="selectin",
+        join_depth=1,  # a self-referential relationship is eager-loaded only with a depth (else one query per row)
     )
 
     @property
