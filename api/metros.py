@@ -106,7 +106,7 @@ class MetroIndicators(MethodView):
         geo = lookups.metro(code)
         names = args.get("name") or [n for n in INDICATORS if n not in EXPORTS]
         if "dataset" in args:
-            lookups.dataset(args["dataset"])
+            lookups.source(args["dataset"])
         rows = db.session.execute(series(geo.id, names, args.get("dataset"))).all()
         points, basis = express(rows, args["units"], args.get("base_year"), args.get("from_"), args.get("to"))
         return {"geography": geo, "indicators": lookups.indicators(r.indicator for r in rows),
@@ -123,6 +123,6 @@ class MetroGrowth(MethodView):
     def get(self, args, code):
         """Get the growth of a metro's exports between two years: change, percent change, CAGR"""
         geo = lookups.metro(code)
-        dataset = lookups.dataset(args.get("dataset", "ita-metro-exports")).id
+        dataset = lookups.source(args.get("dataset", "ita-metro-exports"))["id"]
         rows = db.session.execute(series(geo.id, EXPORTS, dataset)).all()
         return growth(geo, rows, args["from_"], args["to"], delineations=True)

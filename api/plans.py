@@ -73,6 +73,6 @@ class PlanProgress(MethodView):
         result = progress(found, {r.year: r.value for r in rows}, {r.year: r.status for r in rows})
         schema = PlanDetailSchema()
         result.update(plan=found, baseline=schema._baseline(found), target=schema._target(found),
-                      series=lookups.dataset(SERIES), indicator="exports_goods",
+                      series=lookups.source(SERIES), indicator="exports_goods",
                       basis_note=BASIS_NOTE.format(basis=found.baseline_basis or "unstated"))
         return result

@@ -63,7 +63,7 @@ class StateExports(MethodView):
         """Get a state's annual exports, all industries or by NAICS code or level"""
         geo = lookups.state(code)
         if "dataset" in args:
-            lookups.dataset(args["dataset"])
+            lookups.source(args["dataset"])
         level = args.get("naics_level")
         query = series(geo.id, EXPORTS, args.get("dataset"),
                        industries=args.get("industry", ["ALL"]), naics_level=level or None, partner=args["partner"])
@@ -99,6 +99,6 @@ class StateGrowth(MethodView):
         """Get the growth of a state's exports between two years (Census datasets combined unless dataset= is given)"""
         geo = lookups.state(code)
         if "dataset" in args:
-            lookups.dataset(args["dataset"])
+            lookups.source(args["dataset"])
         rows = db.session.execute(series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])).all()
         return growth(geo, rows, args["from_"], args["to"], args["industry"])

@@ -80,7 +80,7 @@ class MetroRankings(MethodView):
     def get(self, args):
         """Rank metros by exports, share of the national total, growth or CAGR"""
         dataset = args.get("dataset", "ita-metro-exports")
-        lookups.dataset(dataset)
+        lookups.source(dataset)
         indicator = exports_indicator(dataset)
         query = cross_section(dataset, [indicator], years_of(args), ["metro"])
         if "type" in args:
@@ -97,7 +97,7 @@ class StateRankings(MethodView):
     def get(self, args):
         """Rank states by exports, share of the national total, growth or CAGR (Census, all years combined)"""
         if "dataset" in args:
-            datasets = [lookups.dataset(args["dataset"]).id]
+            datasets = [lookups.source(args["dataset"])["id"]]
         else:  # every Census dataset with state figures: each covers its own years
             datasets = db.session.scalars(select(Observation.dataset_id).distinct().join(
                 Geography, Geography.id == Observation.geography_id).where(
@@ -120,7 +120,7 @@ class Summary(MethodView):
         dataset, year, base_year = args["dataset"], args["year"], args["base_year"]
         if base_year > year:
             abort(400, messages={"query": {"base_year": ["must not be after 'year'"]}})
-        lookups.dataset(dataset)
+        lookups.source(dataset)
         indicator = exports_indicator(dataset)
         figures = defaultdict(dict)
         names = {}

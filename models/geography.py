@@ -6,7 +6,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
 
-KINDS = ("nation", "state", "metro", "unallocated")
 CURRENT = "2023"  # the newest delineation in the store
 
 
