@@ -38,6 +38,7 @@ fuzz: install  ## A longer schemathesis run (new random examples each time).
 	EXPORTS_DATA_DIR=$(DATA_DIR) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_RANDOM=1 $(BIN)/pytest tests/test_fuzz.py
 
 bench: install  ## Benchmarks (need wrk: apt-get install wrk); tables on stdout, details in bench/results/.
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python bench/http_bench.py
 	$(BIN)/python bench/datasette_bench.py
 	$(BIN)/python bench/load_bench.py

@@ -51,13 +51,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     from flask_compress import Compress
 
-    from api import caching, codes, cors, db, docs, formats, health, limits, metros, plans, security, states, stats
+    from api import caching, codes, cors, db, docs, formats, front, health, limits, metros, plans, security, states, stats
     from api.problems import Api
     from loaders.cli import data
 
     db.init_app(app)
     formats.init_app(app)
     caching.init_app(app)
+    front.init_app(app)  # before ProxyFix (limits.init_app) wraps it
     security.init_app(app)  # before_request hooks run in this order: check the request, count it, answer it
     limits.init_app(app)
     caching.init_early_answers(app)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.http import http_date
 
-from api import db, formats
+from api import db, formats, front
 from models import StoreState
 
 cache = Cache()
@@ -113,6 +113,7 @@ def answer(canonical_request: str) -> tuple[Response | None, str, str, datetime]
         return None, key, etag, loaded_at
     body, mimetype, headers = hit
     g.cache = "hit"
+    request.environ[front.KEEP] = version
     return _validators(Response(body, mimetype=mimetype, headers=headers), etag, loaded_at), key, etag, loaded_at
 
 
@@ -137,6 +138,7 @@ def cached(view):
         version, loaded_at = current_app.extensions["data_version"].in_snapshot(db.session)
         key, etag = _key(version, canonical_request)
         if response.status_code == 200:
+            request.environ[front.KEEP] = version
             headers = {k: v for k, v in response.headers.items() if k in ("Link", "X-Total-Count",
                                                                         "Content-Disposition")}
             cache.set(key, (response.get_data(), response.mimetype, headers))

@@ -19,6 +19,30 @@ blp = Blueprint("rate_limit", __name__, url_prefix="/v1", description="Your rate
 SCOPE = "global"
 
 
+def ietf(amount: int, expiry: int, remaining: int, reset_at: float) -> list[tuple[str, str]]:
+    """RateLimit-Policy and RateLimit as in the IETF httpapi draft."""
+    return [("RateLimit-Policy", f'"default";q={amount};w={expiry}'),
+            ("RateLimit", f'"default";r={remaining};t={max(0, int(reset_at - time.time()))}')]
+
+
+def spend(app: Flask, client: str) -> list[tuple[str, str]] | None:
+    """Count one request against `client`'s budget outside Flask (api.front), as Flask-Limiter would: its
+    headers, or None when the budget is spent or the counters do not answer (Flask then answers, 429 or not)."""
+    if not limiter.enabled:
+        return []
+    item = parse(app.config["RATELIMIT_LIMIT"])
+    key = [app.config["RATELIMIT_KEY_PREFIX"], client, SCOPE]
+    try:
+        if not limiter.limiter.hit(item, *key):
+            return None
+        reset, remaining = limiter.limiter.get_window_stats(item, *key)
+    except Exception:  # noqa: BLE001 - whatever the storage raises (Redis, memory), Flask-Limiter decides
+        return None
+    reset_at = int(reset + 1)
+    return [("X-RateLimit-Limit", str(item.amount)), ("X-RateLimit-Remaining", str(remaining)),
+            ("X-RateLimit-Reset", str(reset_at)), *ietf(item.amount, item.get_expiry(), remaining, reset_at)]
+
+
 def window(limit: str) -> dict:
     """This client's budget under `limit` right now, without spending any of it (all null when limits are off)."""
     if not limiter.enabled:
@@ -59,10 +83,8 @@ def init_app(app: Flask) -> None:
             return response
         current = limiter.current_limit
         if current is not None:
-            policy = f'"default";q={current.limit.amount};w={current.limit.get_expiry()}'
-            response.headers["RateLimit-Policy"] = policy
-            reset = max(0, int(current.reset_at - time.time()))
-            response.headers["RateLimit"] = f'"default";r={current.remaining};t={reset}'
+            response.headers.update(ietf(current.limit.amount, current.limit.get_expiry(), current.remaining,
+                                         current.reset_at))
         if response.status_code != 429:  # Flask-Limiter puts its own Retry-After on every response
             response.headers.pop("Retry-After", None)
             if "retry_after" in g:
