@@ -47,7 +47,8 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("STATEMENT_TIMEOUT_MS", 5000)
     app.config.setdefault("DATABASE_CONNECT_TIMEOUT", 5)
     url = app.config["DATABASE_URL"]
-    engine = create_store_engine(url, pool_pre_ping=True, connect_args=connect_args(
+    # A server connection can drop (restart, network): test it at checkout. A SQLite file cannot.
+    engine = create_store_engine(url, pool_pre_ping=not url.startswith("sqlite"), connect_args=connect_args(
         url, app.config["STATEMENT_TIMEOUT_MS"], app.config["DATABASE_CONNECT_TIMEOUT"]))
     app.extensions["store_engine"] = engine
     app.extensions["request_engine"] = (

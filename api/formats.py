@@ -104,7 +104,11 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def vary(response: Response) -> Response:
-        response.vary.add("Accept")
+        given = response.headers.get("Vary")  # plain strings: response.vary's parse and rewrite cost more
+        if given is None:
+            response.headers["Vary"] = "Accept"
+        elif "accept" not in (v.strip().lower() for v in given.split(",")):
+            response.headers["Vary"] = f"{given}, Accept"
         return response
 
 
