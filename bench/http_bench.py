@@ -2,8 +2,9 @@
 
 Builds a store from the real data (3 times into fresh stores: median build time, and the store's size),
 serves it with gunicorn (2 sync workers, the project's gunicorn.conf.py, access log off) twice, with the
-response cache as configured and with every cache entry born expired, serves bench/bare_app.py the same way,
-drives them all with wrk over loopback and prints one table.
+response cache as configured and with every cache entry born expired, serves bench/bare_app.py the same way
+and (SQLite) Datasette over the same store file, drives them all with wrk over loopback and prints one table:
+each figure next to the bare route's and Datasette's, measured in the same run, and the issue's target.
 
     .venv/bin/python bench/http_bench.py                        # SQLite store in a temp directory
     .venv/bin/python bench/http_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
@@ -42,6 +43,10 @@ HOST = "127.0.0.1"
 WORKERS = 2
 EXPORTS_YEAR = 2023  # codes "with data": metros with an ITA goods exports figure this year
 SEARCH = "/v1/metros?q=portland"
+SERIES = "/v1/metros/%s/exports"
+RANKING = "/v1/rankings/metros?year=2023"
+RANKING_CAGR = "/v1/rankings/metros?by=cagr&from=2013&to=2023"
+SUMMARY = "/v1/stats/summary?year=2023&base_year=2013"
 # One client hammering the API would hit the per-IP rate limit (429) within a second.
 API_ENV = {"EXPORTS_RATELIMIT_ENABLED": "false"}
 # A negative lifetime makes every response-cache entry expired at birth: each request runs the view.
@@ -61,6 +66,8 @@ def parse_args() -> argparse.Namespace:
                         help="Measure a round again (up to 3 times) when processes this benchmark did not start "
                              "took more than this share of the CPUs during it (0.05).")
     parser.add_argument("--builds", type=int, default=3, help="Store builds to time (3).")
+    parser.add_argument("--no-datasette", action="store_true",
+                        help="Leave Datasette out (SQLite only; its virtualenv is made on first use).")
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data",
                         help="Source files (default ../shared/data).")
     parser.add_argument("--database-url", help="Bench PostgreSQL instead of SQLite: an admin URL on 127.0.0.1, "
@@ -271,8 +278,10 @@ def median_series_bytes(base: str, codes: list[str], sample: int = 25) -> int:
     return int(statistics.median(sizes))
 
 
-def wrk_script(path: Path, codes: list[str] | None = None) -> Path:
-    """A wrk Lua script counting X-Cache hits and misses; with `codes`, each request is for a random one."""
+def wrk_script(path: Path, codes: list[str] | None = None, template: str = SERIES,
+               etags: list[str] | None = None) -> Path:
+    """A wrk Lua script counting X-Cache hits and misses; with `codes`, each request is for a random one
+    (`template` % code), sent with its If-None-Match when `etags` (one per code) are given."""
     script = """\
 local threads = {}
 function setup(thread)
@@ -296,8 +305,11 @@ end
     if codes:
         script += f"""\
 local codes = {{{", ".join(f'"{c}"' for c in codes)}}}
+local etags = {{{", ".join(json.dumps(e) for e in etags or [])}}}
 function request()
-  return wrk.format("GET", "/v1/metros/" .. codes[math.random(#codes)] .. "/exports")
+  local i = math.random(#codes)
+  local headers = etags[i] and {{["If-None-Match"] = etags[i]}} or {{}}
+  return wrk.format("GET", string.format("{template}", codes[i]), headers)
 end
 """
     path.write_text(script)
@@ -311,6 +323,7 @@ class Target:
     label: str
     url: str
     script: Path
+    goal: str = ""  # the issue's target, e.g. ">=0.40 bare" or ">=5 Datasette"
 
 
 @dataclass
@@ -373,6 +386,7 @@ def measure(targets: list[Target], args: argparse.Namespace, processes: list, st
         return machine_ticks(), own_ticks(masters, stores.server_pids())
 
     runs: dict[str, list[Result]] = {t.label: [] for t in targets}
+    assert len(runs) == len(targets), "target labels must differ"
     for round_ in range(1, args.rounds + 1):
         for target in targets:
             runs[target.label].append(measure_round(target, args, sample, round_))
@@ -449,9 +463,17 @@ def code_version() -> str:
     return commit + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def report(backend: str, args: argparse.Namespace, results: list[Result], build_times: list[float],
-           store_bytes: int, body_bytes: int) -> str:
-    """The table: the bare route, each endpoint next to it, then the store's build time and size."""
+def verdict(goal: str, ratio: float) -> str:
+    if not goal:
+        return ""
+    wanted = float(goal.removeprefix(">=").split()[0])
+    return f"{goal}: {'met' if ratio >= wanted else 'NOT met'}"
+
+
+def report(backend: str, args: argparse.Namespace, results: list[Result], load: list[Target],
+           build_times: list[float], store_bytes: int, body_bytes: int) -> str:
+    """The table: the bare route, each endpoint next to it and to the issue's target, then Datasette, the
+    p99 target, and the store's build time and size."""
     bare = results[0]
     lines = [
         f"Metro Exports API over HTTP, {backend} store, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs",
@@ -461,13 +483,27 @@ def report(backend: str, args: argparse.Namespace, results: list[Result], build_
         (f"code {code_version()}; 'other CPU': share of the CPUs taken by processes this benchmark did not "
          f"start, worst round (rounds over {args.max_other_cpu:.0%} measured again, up to {RETRIES} times)"),
         "",
-        (f"{'endpoint':<44} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs bare':>8} {'requests':>9} "
-         f"{'errors':>6} {'cache hits':>10} {'other CPU':>9}"),
+        (f"{'endpoint':<60} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'vs bare':>8} {'p99/bare':>8} "
+         f"{'requests':>9} {'errors':>6} {'hits':>5} {'other':>5}  target"),
     ]
-    for r in results:
+    for r, target in zip(results, load, strict=True):
         hit_rate = f"{r.hits / (r.hits + r.misses):.0%}" if r.hits + r.misses else "-"
-        lines.append(f"{r.label:<44} {r.rps:>7.0f} {r.p50_ms:>7.1f} {r.p99_ms:>7.1f} {r.rps / bare.rps:>7.2f}× "
-                     f"{r.requests:>9,} {r.errors:>6,} {hit_rate:>10} {r.other_cpu:>9.0%}")
+        lines.append(f"{r.label:<60} {r.rps:>7.0f} {r.p50_ms:>7.1f} {r.p99_ms:>7.1f} {r.rps / bare.rps:>7.2f}× "
+                     f"{r.p99_ms / bare.p99_ms:>7.2f}× {r.requests:>9,} {r.errors:>6,} {hit_rate:>5} "
+                     f"{r.other_cpu:>5.0%}  {verdict(target.goal, r.rps / bare.rps)}")
+    api = [r for r in results[1:] if not r.label.startswith("Datasette")]
+    worst = max(api, key=lambda r: r.p99_ms)
+    within = sum(r.p99_ms <= 2 * bare.p99_ms for r in api)
+    lines += ["", (f"p99 at {args.connections} connections, target <= 2× the bare route's ({bare.p99_ms:.1f} ms): "
+                   f"worst API row {worst.p99_ms:.1f} ms ({worst.label}), "
+                   f"{'met' if worst.p99_ms <= 2 * bare.p99_ms else 'NOT met'} ({within} of {len(api)} rows within it)")]
+    datasette = next((r for r in results if r.label.startswith("Datasette")), None)
+    if datasette:
+        series = {r.label: r for r in results[1:4]}
+        for label, row in series.items():
+            ratio = row.rps / datasette.rps
+            lines.append(f"vs Datasette on the same series ({datasette.rps:.0f} req/s): {label}: "
+                         f"{ratio:.1f}×, {verdict('>=5 Datasette', ratio)}")
     lines += ["", f"bare route body: {body_bytes:,} bytes (median size of the exports responses)",
               (f"store build (flask data build, wall clock): median {statistics.median(build_times):.2f} s "
                f"over {len(build_times)} runs ({', '.join(f'{t:.2f}' for t in build_times)})"),
@@ -486,7 +522,38 @@ def save(table: str, results: list[Result], backend: str) -> Path:
 
 # --- main ---------------------------------------------------------------------------------------------------
 
-def targets(url: str, workdir: Path, processes: list) -> tuple[list[Target], int, int]:
+def etags_of(base: str, codes: list[str]) -> list[str]:
+    """The ETag of each code's exports series (as a client that fetched it before would send it back)."""
+    etags = []
+    for code in codes:
+        with urllib.request.urlopen(f"{base}{SERIES % code}", timeout=10) as response:
+            etags.append(response.headers["ETag"])
+    return etags
+
+
+def start_datasette(store_url: str, workdir: Path, log: Path, processes: list) -> str:
+    """Datasette (its own virtualenv, bench/.venv-datasette) over the same SQLite file, with a canned query for
+    a metro's ITA goods exports series; its URL."""
+    from datasette_bench import SERIES_SQL, ensure_datasette
+
+    metadata = workdir / "datasette-metadata.json"
+    metadata.write_text(json.dumps({"databases": {"store": {"queries": {"series": {"sql": SERIES_SQL}}}}}))
+    store = workdir / "store.sqlite"  # Datasette names the database after the file
+    if not store.exists():
+        store.symlink_to(Path(store_url.removeprefix("sqlite:///")))
+    port = free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [ensure_datasette(), "serve", str(store), "--host", HOST, "--port", str(port), "--metadata",
+             str(metadata), "--setting", "default_cache_ttl", "0"], cwd=workdir, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    processes.append(process)
+    base = f"http://{HOST}:{port}"
+    wait_until_up(process, f"{base}/store/series.json?code=38900&_shape=array", log, timeout=60)
+    return base
+
+
+def targets(url: str, workdir: Path, processes: list, datasette: bool) -> tuple[list[Target], int, int]:
     """Start the servers over the store at `url`; what to load (bare route first), the codes, the bare size."""
     log = workdir / "gunicorn.log"
     api = start_gunicorn("wsgi:app", {**API_ENV, "EXPORTS_DATABASE_URL": url}, log, processes)
@@ -497,23 +564,35 @@ def targets(url: str, workdir: Path, processes: list) -> tuple[list[Target], int
     bare = start_gunicorn("bare_app:app", {"BENCH_BODY_BYTES": str(body_bytes)}, log, processes,
                           ("--pythonpath", str(BENCH)))
     plain, random_codes = wrk_script(workdir / "plain.lua"), wrk_script(workdir / "random_codes.lua", codes)
-    exports = f"/v1/metros/{codes[0]}/exports"
-    return [
+    revalidate = wrk_script(workdir / "revalidate.lua", codes, etags=etags_of(api, codes))
+    exports = SERIES % codes[0]
+    load = [
         Target("GET /bare (bare Flask, same gunicorn)", f"{bare}/bare", plain),
-        Target("GET /v1/metros/{random}/exports", f"{api}{exports}", random_codes),
-        Target("GET /v1/metros/{random}/exports, no cache", f"{api_uncached}{exports}", random_codes),
-        Target(f"GET {SEARCH}", f"{api}{SEARCH}", plain),
-        Target(f"GET {SEARCH}, no cache", f"{api_uncached}{SEARCH}", plain),
-    ], len(codes), body_bytes
+        Target("GET /v1/metros/{random}/exports", f"{api}{exports}", random_codes, ">=0.80 bare"),
+        Target("GET /v1/metros/{random}/exports, 304", f"{api}{exports}", revalidate, ">=0.80 bare"),
+        Target("GET /v1/metros/{random}/exports, no cache", f"{api_uncached}{exports}", random_codes,
+               ">=0.40 bare"),
+    ]
+    if datasette:
+        site = start_datasette(url, workdir, workdir / "datasette.log", processes)
+        query = "/store/series.json?code=%s&_shape=array"
+        load.append(Target("Datasette: the same series (canned query)", f"{site}{query % codes[0]}",
+                           wrk_script(workdir / "datasette.lua", codes, template=query)))
+    for path in (RANKING, RANKING_CAGR, SUMMARY):
+        load += [Target(f"GET {path}", f"{api}{path}", plain, ">=0.25 bare"),
+                 Target(f"GET {path}, no cache", f"{api_uncached}{path}", plain, ">=0.25 bare")]
+    load += [Target(f"GET {SEARCH}", f"{api}{SEARCH}", plain),
+             Target(f"GET {SEARCH}, no cache", f"{api_uncached}{SEARCH}", plain)]
+    return load, len(codes), body_bytes
 
 
 def bench(args: argparse.Namespace, workdir: Path, stores, processes: list) -> None:
     print(f"Building the store {args.builds} times ({stores.name}) …", file=sys.stderr)
     url, build_times, store_bytes = timed_builds(stores, args.builds, args.data_dir, workdir / "build.log")
-    load, codes, body_bytes = targets(url, workdir, processes)
+    load, codes, body_bytes = targets(url, workdir, processes, stores.name == "SQLite" and not args.no_datasette)
     print(f"Load: {codes} metros with exports; {args.rounds} × {args.duration} s per endpoint …", file=sys.stderr)
     results = measure(load, args, processes, stores)
-    table = report(stores.name, args, results, build_times, store_bytes, body_bytes)
+    table = report(stores.name, args, results, load, build_times, store_bytes, body_bytes)
     print(table, flush=True)
     print(f"\n(raw wrk output: {save(table, results, stores.name)})", file=sys.stderr)
 
