@@ -128,10 +128,11 @@ def cached(view):
         canonical_request = canonical(args[-1])
         if len(aliases) >= ALIASES_MAX:
             aliases.clear()
-        aliases[raw_key()] = canonical_request
-        early, key, etag, loaded_at = answer(canonical_request)
-        if early is not None:
-            return early
+        if g.get("answered") != canonical_request:
+            aliases[raw_key()] = canonical_request
+            early = answer(canonical_request)[0]
+            if early is not None:
+                return early
         g.cache = "miss"
         response = formats.render(view(*args, **kwargs))
         # Label the figures with the version they were read from, in case a reload committed meanwhile.
@@ -165,6 +166,7 @@ def init_early_answers(app: Flask) -> None:
     @app.before_request
     def early_answer():
         if request.method in ("GET", "HEAD") and (known := aliases.get(raw_key())) is not None:
+            g.answered = known  # neither 304 nor cached: the view need not ask again
             return answer(known)[0]
 
     @app.after_request

@@ -19,8 +19,9 @@ class RequestSession(Session):
 
 @event.listens_for(RequestSession, "after_begin")
 def _snapshot(session, transaction, connection) -> None:
-    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
+    raw = connection.connection.dbapi_connection
+    if connection.dialect.name == "sqlite" and not raw.in_transaction:
+        raw.execute("BEGIN")
 
 
 # One session per request thread, on the engine of the app that serves the request.

@@ -57,6 +57,25 @@ class Parser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE}
+    PARSED_MAX = 10_000
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parsed: dict[tuple, dict] = {}
+
+    def parse(self, argmap, req=None, *, location=None, **kwargs):
+        """Query arguments are a pure function of the query string (the schemas read nothing else): an exact
+        repeat is not loaded again. Its views get their own copy."""
+        if location != "query" or not isinstance(argmap, ma.Schema):
+            return super().parse(argmap, req, location=location, **kwargs)
+        key = (id(argmap), str(kwargs.get("unknown")), request.query_string)
+        known = self.parsed.get(key)
+        if known is None:
+            known = super().parse(argmap, req, location=location, **kwargs)  # raises for bad arguments
+            if len(self.parsed) >= self.PARSED_MAX:
+                self.parsed.clear()
+            self.parsed[key] = known
+        return {k: list(v) if isinstance(v, list) else v for k, v in known.items()}
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -43,8 +43,9 @@ def express(rows, units: str, base_year: int | None, year_from: int | None = Non
     or bases used. `rows` is the whole series: a change or an index may need years outside the range."""
     first, last = year_from or 0, year_to or 9999
     groups = defaultdict(list)
+    fields = rows[0]._fields if rows else ()
     for row in rows:
-        point = dict(zip(row._fields, row))  # a fifth of Row._asdict()'s cost, measured
+        point = dict(zip(fields, row))  # a fifth of Row._asdict()'s cost (measured)
         groups[point["dataset_id"], point["indicator"], point.get("industry", "ALL"),
                point.get("partner", "WLD")].append(point)
     points, notes = [], []
