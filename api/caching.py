@@ -57,6 +57,23 @@ class DataVersion:
         return self.value
 
 
+def per_version(function):
+    """Remember a function's results per data version (the one in the request's snapshot, so that what it read
+    and the figures of the request agree) and arguments, in this process. For figures many different requests
+    share, such as national totals and cross-sections; callers must not change what it returns."""
+    results: dict[tuple, object] = {}
+
+    @wraps(function)
+    def wrapper(*args):
+        key = (current_app.extensions["data_version"].in_snapshot(db.session)[0], *args)
+        if key not in results:
+            if len(results) >= 1000:
+                results.clear()
+            results[key] = function(*args)
+        return results[key]
+    return wrapper
+
+
 # Raw request (path, format, query as sent) → its canonical form, learnt when a view first parses it. A repeat
 # of a known request is then answered (304 or cache hit) before its parameters are parsed again.
 ALIASES_MAX = 50_000

@@ -7,26 +7,14 @@ from flask import Response, current_app
 from flask_smorest import abort
 
 from api import db, lookups
+from api.caching import per_version
 from models.growth import change, delineation_caveats, in_units
 from models.observation import INDICATORS, national_totals
 
-_totals: dict[tuple, tuple[dict, str]] = {}
 
-
+@per_version
 def national(dataset: str, indicator: str, industry: str = "ALL", partner: str = "WLD") -> tuple[dict, str]:
-    """National totals per year for a dataset, and what they are; remembered per data version and process.
-
-    The version is the one in this request's snapshot, so totals and the figures they divide always agree.
-    """
-    key = (current_app.extensions["data_version"].in_snapshot(db.session)[0], dataset, indicator, industry, partner)
-    if key not in _totals:
-        if len(_totals) > 1000:
-            _totals.clear()
-        _totals[key] = _national(dataset, indicator, industry, partner)
-    return _totals[key]
-
-
-def _national(dataset: str, indicator: str, industry: str, partner: str) -> tuple[dict, str]:
+    """National totals per year for a dataset, and what they are (remembered per data version)."""
     nation, parts = national_totals(dataset, indicator, industry, partner)
     rows = db.session.execute(nation).all()
     if rows:

@@ -7,7 +7,7 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from api import db, lookups
-from api.caching import cached
+from api.caching import cached, per_version
 from api.formats import csv_columns
 from api.problems import Blueprint
 from api.series import national
@@ -30,6 +30,7 @@ blp = Blueprint("stats", __name__, url_prefix="/v1", description="Rankings, the 
 RANKED_COLUMNS = ("rank", "code", "name", "value", "start_value", "end_value")
 
 
+@per_version
 def exports_indicator(dataset: str) -> str:
     """The exports indicator a dataset holds (goods, or goods and services)."""
     found = db.session.scalar(select(Observation.indicator).where(
@@ -51,15 +52,51 @@ def places(rows) -> list[Place]:
     return list(by_code.values())
 
 
-def years_of(args) -> list[int]:
-    return [args["year"]] if args["by"] in ("value", "share") else [args["from_"], args["to"]]
+def years_of(args) -> tuple[int, ...]:
+    return (args["year"],) if args["by"] in ("value", "share") else (args["from_"], args["to"])
 
 
-def rank_response(args, rows, datasets: list[str], indicator: str, industry: str = "ALL") -> dict:
+@per_version
+def metro_places(dataset: str, indicator: str, years: tuple[int, ...], metro_type: str | None) -> list[Place]:
+    """Every metro's figures in some years (remembered per data version: rankings differ in much else)."""
+    query = cross_section(dataset, [indicator], years, ["metro"])
+    if metro_type is not None:
+        query = query.where(Geography.metro_type == metro_type)
+    return places(db.session.execute(query).all())
+
+
+@per_version
+def state_places(datasets: tuple[str, ...], years: tuple[int, ...], industry: str) -> tuple[list[Place], list[str]]:
+    """Every state's figures in some years from these datasets, and the datasets that had any."""
+    rows = []
+    for dataset in datasets:
+        rows += db.session.execute(cross_section(dataset, ["exports_goods"], years, ["state"],
+                                                 industry=industry)).all()
+    return places(rows), sorted({r.dataset_id for r in rows})
+
+
+@per_version
+def state_datasets() -> list[str]:
+    return db.session.scalars(select(Observation.dataset_id).distinct().join(
+        Geography, Geography.id == Observation.geography_id).where(
+        Geography.kind == "state", Observation.indicator == "exports_goods")).all()
+
+
+@per_version
+def area_figures(dataset: str, indicator: str, years: tuple[int, ...]) -> tuple[dict, dict]:
+    """{(kind, year): {code: value}} for metros and ITA's unallocated rows in some years, and their names."""
+    figures, names = defaultdict(dict), {}
+    for r in db.session.execute(cross_section(dataset, [indicator], years, ["metro", "unallocated"])):
+        figures[r.kind, r.year][r.code] = r.value
+        names[r.code] = r.name
+    return dict(figures), names
+
+
+def rank_response(args, found: list[Place], datasets: list[str], indicator: str, industry: str = "ALL") -> dict:
     totals, definition = None, None
     if args["by"] == "share":
         totals, definition = national(datasets[0], indicator, industry)
-    ranked, excluded = ranking(places(rows), args["by"], args.get("year"), args.get("from_"), args.get("to"),
+    ranked, excluded = ranking(found, args["by"], args.get("year"), args.get("from_"), args.get("to"),
                                args["min_base"], totals, args["order"] == "desc")
     return {
         "by": args["by"], "year": args.get("year"), "start_year": args.get("from_"), "end_year": args.get("to"),
@@ -82,10 +119,8 @@ class MetroRankings(MethodView):
         dataset = args.get("dataset", "ita-metro-exports")
         lookups.source(dataset)
         indicator = exports_indicator(dataset)
-        query = cross_section(dataset, [indicator], years_of(args), ["metro"])
-        if "type" in args:
-            query = query.where(Geography.metro_type == args["type"])
-        return rank_response(args, db.session.execute(query).all(), [dataset], indicator)
+        found = metro_places(dataset, indicator, years_of(args), args.get("type"))
+        return rank_response(args, found, [dataset], indicator)
 
 
 @blp.route("/rankings/states")
@@ -99,15 +134,9 @@ class StateRankings(MethodView):
         if "dataset" in args:
             datasets = [lookups.source(args["dataset"])["id"]]
         else:  # every Census dataset with state figures: each covers its own years
-            datasets = db.session.scalars(select(Observation.dataset_id).distinct().join(
-                Geography, Geography.id == Observation.geography_id).where(
-                Geography.kind == "state", Observation.indicator == "exports_goods")).all()
-        rows = []
-        for dataset in sorted(datasets):
-            rows += db.session.execute(cross_section(dataset, ["exports_goods"], years_of(args), ["state"],
-                                                     industry=args["industry"])).all()
-        return rank_response(args, rows, sorted({r.dataset_id for r in rows}) or datasets, "exports_goods",
-                             args["industry"])
+            datasets = state_datasets()
+        found, used = state_places(tuple(sorted(datasets)), years_of(args), args["industry"])
+        return rank_response(args, found, used or datasets, "exports_goods", args["industry"])
 
 
 @blp.route("/stats/summary")
@@ -122,18 +151,13 @@ class Summary(MethodView):
             abort(400, messages={"query": {"base_year": ["must not be after 'year'"]}})
         lookups.source(dataset)
         indicator = exports_indicator(dataset)
-        figures = defaultdict(dict)
-        names = {}
-        for r in db.session.execute(cross_section(dataset, [indicator], {year, base_year},
-                                                  ["metro", "unallocated"])):
-            figures[r.kind, r.year][r.code] = r.value
-            names[r.code] = r.name
+        figures, names = area_figures(dataset, indicator, tuple(sorted({year, base_year})))
         for asked, name in ((year, "year"), (base_year, "base_year")):
-            if not any(v is not None for kind in ("metro", "unallocated") for v in figures[kind, asked].values()):
+            if not any(v is not None for kind in ("metro", "unallocated") for v in figures.get((kind, asked), {}).values()):
                 abort(400, messages={"query": {name: [f"{dataset} has no figures for {asked}"]}})
         totals, definition = national(dataset, indicator)
-        metros = (figures["metro", year], figures["metro", base_year])
-        unallocated = (figures["unallocated", year], figures["unallocated", base_year])
+        metros = (figures.get(("metro", year), {}), figures.get(("metro", base_year), {}))
+        unallocated = (figures.get(("unallocated", year), {}), figures.get(("unallocated", base_year), {}))
         everything = ({**metros[0], **unallocated[0]}, {**metros[1], **unallocated[1]})
         return {
             "dataset": dataset, "sources": lookups.sources([dataset]), "year": year, "base_year": base_year,

@@ -2,7 +2,7 @@
 
 import openpyxl
 import pytest
-from conftest import REAL_DATA
+from conftest import FIXTURES, REAL_DATA
 
 # ITA goods exports in 2023 and 2013 of the fixture rows (cut verbatim from the real xlsx)
 METROS_2023 = {"31080": 59561594613, "38900": 26973156822, "33460": 22209368013, "45060": 2411674252,
@@ -164,3 +164,26 @@ def test_real_ranking_top_ten_is_a_sort_of_the_file(real_client, ita_rows):
     body = real_client.get("/v1/rankings/metros?year=2019&limit=10").get_json()
     assert [r["value"] for r in body["data"]] == [v for v, _ in expected]
     assert body["data"][0]["name"] == "Houston-Pasadena-The Woodlands, TX"
+
+
+def test_remembered_figures_follow_a_reload(client, engine):
+    """Cross-sections and national totals are remembered per data version: new figures show at once."""
+    from sqlalchemy import text
+
+    from loaders import build
+
+    ranking, summary = "/v1/rankings/metros?year=2023&limit=1", "/v1/stats/summary?year=2023&base_year=2013"
+    assert client.get(ranking).get_json()["data"][0]["value"] == 59561594613
+    assert client.get(summary).get_json()["national_total"] == NATIONAL_2023
+    try:
+        with engine.begin() as connection:  # a load that doubles Los Angeles' 2023 figure
+            connection.execute(text("UPDATE observations SET value = value * 2 WHERE dataset_id = 'ita-metro-exports' "
+                                    "AND year = 2023 AND geography_id = (SELECT id FROM geographies WHERE "
+                                    "kind = 'metro' AND code = '31080')"))
+            connection.execute(text("UPDATE store_state SET version = 'test-reload' WHERE id = 1"))
+        assert client.get(ranking).get_json()["data"][0]["value"] == 2 * 59561594613
+        assert client.get(summary).get_json()["national_total"] == NATIONAL_2023 + 59561594613
+        assert client.get("/v1/rankings/metros?year=2023&limit=2").get_json()["data"][1]["value"] == 26973156822
+    finally:
+        build(engine, FIXTURES, force=True)
+    assert client.get(ranking).get_json()["data"][0]["value"] == 59561594613
