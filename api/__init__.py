@@ -51,7 +51,22 @@ def create_app(config: dict | None = None) -> Flask:
 
     from flask_compress import Compress
 
-    from api import caching, codes, cors, db, docs, formats, front, health, limits, metros, plans, security, states, stats
+    from api import (
+        caching,
+        codes,
+        cors,
+        db,
+        docs,
+        formats,
+        front,
+        health,
+        limits,
+        metros,
+        plans,
+        security,
+        states,
+        stats,
+    )
     from api.problems import Api
     from loaders.cli import data
 
