@@ -2,6 +2,8 @@
 
 from collections import defaultdict
 
+import orjson
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import abort
 from sqlalchemy import select
@@ -10,12 +12,13 @@ from api import db, lookups
 from api.caching import cached, per_version
 from api.formats import csv_columns
 from api.problems import Blueprint
-from api.series import national
+from api.series import figure, national
 from models import Geography, Observation
 from models.growth import delineation_caveats
 from models.observation import EXPORTS, INDICATORS, cross_section
 from models.stats import FORMULAS, Place, aggregate, concentration_share, ranking
 from schemas.stats import (
+    TIES,
     ConcentrationArgs,
     ConcentrationSchema,
     MetroRankingArgs,
@@ -92,20 +95,25 @@ def area_figures(dataset: str, indicator: str, years: tuple[int, ...]) -> tuple[
     return dict(figures), names
 
 
-def rank_response(args, found: list[Place], datasets: list[str], indicator: str, industry: str = "ALL") -> dict:
+def rank_response(args, found: list[Place], datasets: list[str], indicator: str, industry: str = "ALL") -> Response:
+    """A ranking body (schemas.stats.RankingSchema) encoded with orjson, as series are: the schema's dump was a
+    third of an uncached ranking's time (bench/profile_requests.py)."""
     totals, definition = None, None
     if args["by"] == "share":
         totals, definition = national(datasets[0], indicator, industry)
-    ranked, excluded = ranking(found, args["by"], args.get("year"), args.get("from_"), args.get("to"),
-                               args["min_base"], totals, args["order"] == "desc")
-    return {
+    ranked, excluded, count = ranking(found, args["by"], args.get("year"), args.get("from_"), args.get("to"),
+                                      args["min_base"], totals, args["order"] == "desc", args["limit"])
+    body = {
         "by": args["by"], "year": args.get("year"), "start_year": args.get("from_"), "end_year": args.get("to"),
         "indicator": vars(INDICATORS[indicator]), "industry": industry, "sources": lookups.sources(datasets),
-        "min_base": args["min_base"], "formula": FORMULAS[args["by"]], "denominator": definition,
-        "ranked": len(ranked), "excluded_count": len(excluded), "excluded": excluded,
+        "min_base": args["min_base"], "ties": TIES, "formula": FORMULAS[args["by"]], "denominator": definition,
+        "ranked": count, "excluded_count": len(excluded),
+        "excluded": [{"code": e["code"], "name": e["name"], "reason": e["reason"]} for e in excluded],
         "caveats": delineation_caveats(args["from_"], args["to"]) if "from_" in args and "to" in args else [],
-        "data": ranked[: args["limit"]],
+        "data": [{"rank": r["rank"], "code": r["code"], "name": r["name"], "value": figure(r["value"]),
+                  "start_value": figure(r["start_value"]), "end_value": figure(r["end_value"])} for r in ranked],
     }
+    return current_app.response_class(orjson.dumps(body), mimetype="application/json")
 
 
 @blp.route("/rankings/metros")

@@ -1,6 +1,7 @@
 """Rankings, the national summary and concentration: pure functions over figures already read from the store."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from models.growth import CAGR_FORMULA, CHANGE_FORMULA, change, rank, share
 
@@ -19,6 +20,11 @@ class Place:
     def status(self, year: int) -> str:
         return self.figures.get(year, (None, "not_available"))[1]
 
+    @cached_property
+    def series(self) -> tuple[dict[int, float | None], dict[int, str]]:
+        """The figures as change() takes them: {year: value} and {year: status} (figures must not change after)."""
+        return {y: v for y, (v, _) in self.figures.items()}, {y: s for y, (_, s) in self.figures.items()}
+
 
 FORMULAS = {"value": "the source figure in the year",
             "share": "share = 100 * value / national total in the year",
@@ -26,9 +32,10 @@ FORMULAS = {"value": "the source figure in the year",
 
 
 def ranking(places: list[Place], by: str, year: int | None = None, start: int | None = None, end: int | None = None,
-            min_base: float = 0, totals: dict[int, float] | None = None,
-            descending: bool = True) -> tuple[list[dict], list[dict]]:
-    """Rank places by value, share, growth (percent change) or CAGR; return (ranked, excluded with reasons)."""
+            min_base: float = 0, totals: dict[int, float] | None = None, descending: bool = True,
+            limit: int | None = None) -> tuple[list[dict], list[dict], int]:
+    """Rank places by value, share, growth (percent change) or CAGR; return (the first `limit` ranked, excluded
+    with reasons, how many were ranked)."""
     scored, excluded = [], []
     for place in sorted(places, key=lambda p: p.code):
         entry = {"code": place.code, "name": place.name}
@@ -43,8 +50,8 @@ def ranking(places: list[Place], by: str, year: int | None = None, start: int | 
                 excluded.append({**entry, "reason": f"no national total for {year}"})
                 continue
         else:
-            result = change({y: v for y, (v, _) in place.figures.items()}, start, end,
-                            {y: s for y, (_, s) in place.figures.items()})
+            values, statuses = place.series
+            result = change(values, start, end, statuses)
             base, score = result.start_value, result.percent if by == "growth" else result.cagr
             entry.update(start_value=result.start_value, end_value=result.end_value)
             if score is None:
@@ -54,8 +61,9 @@ def ranking(places: list[Place], by: str, year: int | None = None, start: int | 
             excluded.append({**entry, "reason": f"base {base:.0f} is below min_base {min_base}"})
             continue
         scored.append((entry, score))
-    ranked = [{**entry, "value": score, "rank": position} for entry, score, position in rank(scored, descending)]
-    return ranked, excluded
+    ranked = [{**entry, "value": score, "rank": position}
+              for entry, score, position in rank(scored, descending)[:limit]]
+    return ranked, excluded, len(scored)
 
 
 def aggregate(values: dict[str, float | None], base_values: dict[str, float | None], year: int, base_year: int,

@@ -86,15 +86,17 @@ def test_ranking_excludes_with_reasons():
         Place("4", "Four", {2010: (0.0, "ok"), 2020: (50.0, "ok")}),
         Place("5", "Five", {2010: (400.0, "ok"), 2020: (800.0, "ok")}),
     ]
-    ranked, excluded = ranking(places, "growth", start=2010, end=2020, min_base=10)
+    ranked, excluded, count = ranking(places, "growth", start=2010, end=2020, min_base=10)
     assert [(r["code"], r["value"], r["rank"]) for r in ranked] == [("1", 100.0, 1), ("5", 100.0, 1)]
+    assert count == 2
     assert [(e["code"], e["reason"]) for e in excluded] == [
         ("2", "no figure for 2010 (suppressed)"),
         ("3", "base 5 is below min_base 10"),
         ("4", "percent change is undefined from a zero base; CAGR is undefined unless the start value is positive "
               "and the end value is not negative")]
-    ranked, _ = ranking(places, "share", year=2020, totals={2020: 1000.0})
-    assert [(r["code"], r["value"]) for r in ranked][:2] == [("5", 80.0), ("1", 20.0)]
+    ranked, _, count = ranking(places, "share", year=2020, totals={2020: 1000.0}, limit=2)
+    assert [(r["code"], r["value"], r["rank"]) for r in ranked] == [("5", 80.0, 1), ("1", 20.0, 2)]
+    assert count == 5
 
 
 def test_delineation_caveats():

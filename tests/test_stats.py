@@ -187,3 +187,16 @@ def test_remembered_figures_follow_a_reload(client, engine):
     finally:
         build(engine, FIXTURES, force=True)
     assert client.get(ranking).get_json()["data"][0]["value"] == 59561594613
+
+
+@pytest.mark.parametrize("url", ["/v1/rankings/metros?by=growth&from=2013&to=2023&min_base=1000000000",
+                                 "/v1/rankings/metros?year=2023&by=share&order=asc",
+                                 "/v1/rankings/states?by=cagr&from=2012&to=2018"])
+def test_ranking_bodies_are_what_the_schema_would_write(client, url):
+    """Rankings are encoded without a marshmallow dump (the hot path): the body must still be the schema's."""
+    from schemas.stats import RankingSchema
+
+    body = client.get(url).get_json()
+    assert body["data"] and body["excluded"]
+    assert RankingSchema().dump(body) == body
+    assert set(body["excluded"][0]) == {"code", "name", "reason"}
