@@ -42,8 +42,12 @@ class DataVersion:
         state = session.connection().execute(STATE).first()
         if state is None:
             return self.current()
+        return self.seen(state.version, state.loaded_at)
+
+    def seen(self, version: str, loaded_at: datetime) -> tuple[str, datetime]:
+        """The version a request's snapshot holds, read by the request's own query; remembered as above."""
         with self.lock:
-            self.value, self.checked = (state.version, state.loaded_at), time.monotonic()
+            self.value, self.checked = (version, loaded_at), time.monotonic()
         g.snapshot_version = self.value
         return self.value
 

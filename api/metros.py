@@ -1,5 +1,6 @@
 """Metropolitan and micropolitan areas (CBSAs), their exports and indicators."""
 
+from flask import current_app
 from flask.views import MethodView
 from sqlalchemy import and_, select
 
@@ -89,6 +90,8 @@ class MetroExports(MethodView):
             "kinds": ["metro", "unallocated"], "code": code, "dataset": args["dataset"], "indicators": list(EXPORTS)}).all()
         if not rows:
             lookups.metro(code)  # a 404 with a hint
+        if rows[0].store_version is not None:
+            current_app.extensions["data_version"].seen(rows[0].store_version, rows[0].store_loaded_at)
         source = lookups.source(args["dataset"])
         geography = {"kind": rows[0].kind, "code": rows[0].code, "name": rows[0].name}
         return series_response(geography, [r for r in rows if r.dataset_id], [source], args)

@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, Index, Select, String, and_, bindparam, func,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.dataset import StoreState
 from models.geography import Geography
 
 ALL_INDUSTRIES = "ALL"
@@ -107,13 +108,17 @@ def place_series() -> Select:
 
     Built once; run with {"kinds": [...], "code": ..., "dataset": ..., "indicators": [...]}. A place without
     figures in the dataset comes back as one row whose figure columns are null; an unknown place as no row.
+    Each row also carries the store's version and load time (store_version, store_loaded_at): what the figures
+    were read from, without a second query.
     """
     o = Observation
     figures = and_(o.geography_id == Geography.id, o.dataset_id == bindparam("dataset"),
                    o.indicator.in_(bindparam("indicators", expanding=True)), o.industry == ALL_INDUSTRIES,
                    o.partner == WORLD)
+    state = [select(column).where(StoreState.id == 1).scalar_subquery().label(f"store_{column.key}")
+             for column in (StoreState.version, StoreState.loaded_at)]
     return (select(Geography.kind, Geography.code, Geography.name, o.dataset_id, o.indicator, o.year, o.value,
-                   o.status)
+                   o.status, *state)
             .select_from(Geography).outerjoin(o, figures)
             .where(Geography.kind.in_(bindparam("kinds", expanding=True)), Geography.code == bindparam("code"))
             .order_by(o.indicator, o.year))
