@@ -40,7 +40,7 @@ fuzz: install  ## A longer schemathesis run (new random examples each time).
 bench: install  ## Benchmarks (need wrk: apt-get install wrk); tables on stdout, details in bench/results/.
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python bench/http_bench.py
-	$(BIN)/python bench/datasette_bench.py
+	$(BIN)/python bench/http_bench.py --database-url $(POSTGRES_URL)
 	$(BIN)/python bench/load_bench.py
 
 openapi: install  ## Regenerate openapi.yaml from the code.

@@ -51,7 +51,12 @@ SUMMARY = "/v1/stats/summary?year=2023&base_year=2013"
 API_ENV = {"EXPORTS_RATELIMIT_ENABLED": "false"}
 # A negative lifetime makes every response-cache entry expired at birth: each request runs the view.
 NO_CACHE_ENV = {"EXPORTS_CACHE_TIMEOUT": "-1"}
-RETRIES, RETRY_PAUSE = 3, 10  # a round disturbed by other work is measured again, after a pause (seconds)
+RETRIES, RETRY_PAUSE = 3, 10
+# Datasette, in its own virtualenv so that its dependencies never meet the API's; a canned query for the series.
+DATASETTE = BENCH / ".venv-datasette"
+SERIES_SQL = ("select o.year, o.value, o.status from observations o join geographies g on g.id = o.geography_id "
+              "where g.kind = 'metro' and g.code = :code and o.dataset_id = 'ita-metro-exports' "
+              "and o.indicator = 'exports_goods' and o.industry = 'ALL' and o.partner = 'WLD' order by o.year")  # a round disturbed by other work is measured again, after a pause (seconds)
 
 
 def parse_args() -> argparse.Namespace:
@@ -542,11 +547,17 @@ def etags_of(base: str, codes: list[str]) -> list[str]:
     return etags
 
 
-def start_datasette(store_url: str, workdir: Path, log: Path, processes: list) -> str:
-    """Datasette (its own virtualenv, bench/.venv-datasette) over the same SQLite file, with a canned query for
-    a metro's ITA goods exports series; its URL."""
-    from datasette_bench import SERIES_SQL, ensure_datasette
+def ensure_datasette() -> Path:
+    """Datasette's command, installed from PyPI into bench/.venv-datasette on first use."""
+    if not (DATASETTE / "bin" / "datasette").exists():
+        print("Installing Datasette into bench/.venv-datasette …", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(DATASETTE)], check=True)
+        subprocess.run([str(DATASETTE / "bin" / "pip"), "install", "--quiet", "datasette~=0.65"], check=True)
+    return DATASETTE / "bin" / "datasette"
 
+
+def start_datasette(store_url: str, workdir: Path, log: Path, processes: list) -> str:
+    """Datasette over the same SQLite file, with a canned query for a metro's ITA goods exports series; its URL."""
     metadata = workdir / "datasette-metadata.json"
     metadata.write_text(json.dumps({"databases": {"store": {"queries": {"series": {"sql": SERIES_SQL}}}}}))
     store = workdir / "store.sqlite"  # Datasette names the database after the file
