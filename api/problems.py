@@ -65,8 +65,8 @@ class Parser(FlaskParser):
 
     def parse(self, argmap, req=None, *, location=None, **kwargs):
         """Query arguments are a pure function of the query string (the schemas read nothing else): an exact
-        repeat is not loaded again. Its views get their own copy."""
-        if location != "query" or not isinstance(argmap, ma.Schema):
+        repeat of a short one is not loaded again. Its views get their own copy."""
+        if location != "query" or not isinstance(argmap, ma.Schema) or len(request.query_string) > 512:
             return super().parse(argmap, req, location=location, **kwargs)
         key = (id(argmap), str(kwargs.get("unknown")), request.query_string)
         known = self.parsed.get(key)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from models.growth import CAGR_FORMULA, CHANGE_FORMULA, change, rank, share
+from models.growth import CAGR_FORMULA, CHANGE_FORMULA, Change, change, rank, share
 
 Figures = dict[int, tuple[float | None, str]]  # year → (value, status)
 
@@ -13,6 +13,7 @@ class Place:
     code: str
     name: str
     figures: Figures = field(default_factory=dict)
+    changes: dict[tuple[int, int], Change] = field(default_factory=dict, repr=False, compare=False)
 
     def value(self, year: int) -> float | None:
         return self.figures.get(year, (None, "not_available"))[0]
@@ -22,8 +23,16 @@ class Place:
 
     @cached_property
     def series(self) -> tuple[dict[int, float | None], dict[int, str]]:
-        """The figures as change() takes them: {year: value} and {year: status} (figures must not change after)."""
+        """The figures as change() takes them: {year: value} and {year: status}."""
         return {y: v for y, (v, _) in self.figures.items()}, {y: s for y, (_, s) in self.figures.items()}
+
+    def change(self, start: int, end: int) -> Change:
+        """change() of this place's figures, remembered (the API builds places once per data version; their
+        figures must not change after the first call)."""
+        if (start, end) not in self.changes:
+            values, statuses = self.series
+            self.changes[start, end] = change(values, start, end, statuses)
+        return self.changes[start, end]
 
 
 FORMULAS = {"value": "the source figure in the year",
@@ -50,8 +59,7 @@ def ranking(places: list[Place], by: str, year: int | None = None, start: int | 
                 excluded.append({**entry, "reason": f"no national total for {year}"})
                 continue
         else:
-            values, statuses = place.series
-            result = change(values, start, end, statuses)
+            result = place.change(start, end)
             base, score = result.start_value, result.percent if by == "growth" else result.cagr
             entry.update(start_value=result.start_value, end_value=result.end_value)
             if score is None:
