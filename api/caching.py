@@ -133,6 +133,8 @@ def answer(canonical_request: str) -> tuple[Response | None, str, str, datetime]
     if hit is None:
         return None, key, etag, loaded_at
     body, mimetype, headers = hit
+    if "Link" in headers:  # kept relative to the host: give them this request's
+        headers = {**headers, "Link": headers["Link"].replace("</", f"<{request.host_url}")}
     g.cache = "hit"
     request.environ[front.KEEP] = version
     return _validators(Response(body, mimetype=mimetype, headers=headers), etag, loaded_at), key, etag, loaded_at
@@ -163,6 +165,8 @@ def cached(view):
             request.environ[front.KEEP] = version
             headers = {k: v for k, v in response.headers.items() if k in ("Link", "X-Total-Count",
                                                                         "Content-Disposition")}
+            if "Link" in headers:  # shared by every host name the API answers to: without this request's
+                headers["Link"] = headers["Link"].replace(f"<{request.host_url}", "</")
             cache.set(key, (response.get_data(), response.mimetype, headers))
         return _validators(response, etag, loaded_at)
     return wrapper

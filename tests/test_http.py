@@ -183,3 +183,14 @@ def test_query_arguments_of_an_exact_repeat_are_loaded_once(client):
         bad = client.get("/v1/metros/38900/exports?units=index")
         assert bad.status_code == 400 and bad.get_json()["errors"] == {"base_year": ["is required with units=index"]}
     assert not [k for k in parser.parsed if k[2] == b"units=index"]
+
+
+def test_cached_links_name_the_host_asked(client):
+    url = "/v1/metros?q=portland&page_size=1&page=1"
+    first = client.get(url, base_url="http://api.example.org")
+    second = client.get(url, base_url="https://exports.example.com")
+    assert second.headers["X-Cache"] == "hit" and second.get_data() == first.get_data()
+    assert first.headers["Link"].startswith("<http://api.example.org/v1/metros?")
+    assert second.headers["Link"] == first.headers["Link"].replace("http://api.example.org/",
+                                                                   "https://exports.example.com/")
+    assert "api.example.org" not in second.headers["Link"]
