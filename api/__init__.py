@@ -74,9 +74,8 @@ def create_app(config: dict | None = None) -> Flask:
     formats.init_app(app)
     caching.init_app(app)
     front.init_app(app)  # before ProxyFix (limits.init_app) wraps it
-    security.init_app(app)  # before_request hooks run in this order: check the request, count it, answer it
+    security.init_app(app)  # before_request hooks run in this order: check the request, then count it
     limits.init_app(app)
-    caching.init_early_answers(app)
     cors.init_app(app)
     Compress(app)
     api = Api(app)

@@ -78,16 +78,6 @@ def per_version(function):
     return wrapper
 
 
-# Raw request (path, format, query as sent) → its canonical form, learnt when a view first parses it. A repeat
-# of a known request is then answered (304 or cache hit) before its parameters are parsed again.
-ALIASES_MAX = 50_000
-aliases: dict[tuple, str] = {}
-
-
-def raw_key() -> tuple:
-    return request.path, g.format, tuple(sorted(request.args.items(multi=True)))
-
-
 def canonical(args: dict) -> str:
     """The request as the API understood it: path, format and every parameter with its default, in key order."""
     body = {k: v for k, v in args.items() if k != "format"}
@@ -123,21 +113,21 @@ def _key(version: str, canonical_request: str) -> tuple[str, str]:
     return key, key[:32]
 
 
-def answer(canonical_request: str) -> tuple[Response | None, str, str, datetime]:
-    """(304 or cached response, or None), and the cache key, ETag and load time for this request."""
+def answer(canonical_request: str) -> Response | None:
+    """A 304 or the cached response for this request while the data have not changed; else None."""
     version, loaded_at = current_app.extensions["data_version"].current()
     key, etag = _key(version, canonical_request)
     if _matches(etag):
-        return _validators(Response(status=304), etag, loaded_at), key, etag, loaded_at
+        return _validators(Response(status=304), etag, loaded_at)
     hit = cache.get(key)
     if hit is None:
-        return None, key, etag, loaded_at
+        return None
     body, mimetype, headers = hit
     if "Link" in headers:  # kept relative to the host: give them this request's
         headers = {**headers, "Link": headers["Link"].replace("</", f"<{request.host_url}")}
     g.cache = "hit"
     request.environ[front.KEEP] = version
-    return _validators(Response(body, mimetype=mimetype, headers=headers), etag, loaded_at), key, etag, loaded_at
+    return _validators(Response(body, mimetype=mimetype, headers=headers), etag, loaded_at)
 
 
 def cached(view):
@@ -149,13 +139,9 @@ def cached(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         canonical_request = canonical(args[-1])
-        if len(aliases) >= ALIASES_MAX:
-            aliases.clear()
-        if g.get("answered") != canonical_request:
-            aliases[raw_key()] = canonical_request
-            early = answer(canonical_request)[0]
-            if early is not None:
-                return early
+        early = answer(canonical_request)
+        if early is not None:
+            return early
         g.cache = "miss"
         response = formats.render(view(*args, **kwargs))
         # Label the figures with the version they were read from, in case a reload committed meanwhile.
@@ -182,17 +168,6 @@ def init_app(app: Flask) -> None:
         "CACHE_THRESHOLD": app.config["CACHE_ENTRIES"],
     })
     app.extensions["data_version"] = DataVersion(app.extensions["store_engine"], app.config["DATA_VERSION_TTL"])
-
-
-def init_early_answers(app: Flask) -> None:
-    """Answer known requests before their parameters are parsed. Registered after the rate limiter's hook,
-    so that a cached answer still counts against the client's budget."""
-
-    @app.before_request
-    def early_answer():
-        if request.method in ("GET", "HEAD") and (known := aliases.get(raw_key())) is not None:
-            g.answered = known  # neither 304 nor cached: the view need not ask again
-            return answer(known)[0]
 
     @app.after_request
     def cache_status(response: Response) -> Response:

@@ -2,11 +2,11 @@
 
 import re
 
-from flask import current_app
 from flask_smorest import abort
 from sqlalchemy import select
 
 from api import db
+from api.caching import per_version
 from api.problems import not_found
 from models import Dataset, Geography
 from models.geography import find
@@ -49,25 +49,23 @@ def state(code: str, parameter: str | None = None) -> Geography:
 
 
 def dataset(id_: str) -> Dataset:
-    found = db.session.get(Dataset, id_)
-    if found is None:
-        not_found(f"No dataset has the id '{id_[:64]}'.", "The loaded datasets are listed at /v1/datasets")
-    return found
+    source(id_)  # a 404 for an unknown id
+    return db.session.get(Dataset, id_)
 
 
 SOURCE_FIELDS = ("id", "title", "publisher", "source_url", "unit", "dollar_basis")
-_sources: dict[str, dict] = {}
+
+
+@per_version
+def _provenance() -> dict[str, dict]:
+    rows = db.session.execute(select(*(getattr(Dataset, f) for f in SOURCE_FIELDS))).all()
+    return {r.id: dict(zip(SOURCE_FIELDS, r)) for r in rows}
 
 
 def source(id_: str) -> dict:
-    """A dataset's provenance as a response carries it, from a per-process copy renewed with the data version."""
-    version = current_app.extensions["data_version"].in_snapshot(db.session)[0]
-    if _sources.get("version") != version:
-        rows = db.session.execute(select(*(getattr(Dataset, f) for f in SOURCE_FIELDS))).all()
-        _sources.clear()
-        _sources.update({r.id: dict(zip(SOURCE_FIELDS, r)) for r in rows}, version=version)
-    found = _sources.get(id_)
-    if found is None or id_ == "version":
+    """A dataset's provenance as a response carries it (every dataset's is read once per data version)."""
+    found = _provenance().get(id_)
+    if found is None:
         not_found(f"No dataset has the id '{id_[:64]}'.", "The loaded datasets are listed at /v1/datasets")
     return found
 

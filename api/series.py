@@ -10,6 +10,7 @@ from api import db, lookups
 from api.caching import per_version
 from models.growth import change, delineation_caveats, in_units
 from models.observation import INDICATORS, national_totals
+from schemas.common import figure
 
 
 @per_version
@@ -53,11 +54,6 @@ def express(rows, units: str, base_year: int | None, year_from: int | None = Non
                 point.update(level=point["value"], value=values[point["year"]])
                 points.append(point)
     return points, notes
-
-
-def figure(value: float | None) -> int | float | None:
-    """A value as the schemas' Figure field writes it: whole numbers as integers."""
-    return None if value is None else int(value) if float(value).is_integer() else value
 
 
 def series_response(geography: dict, rows, sources: list[dict], args: dict, extra: tuple[str, ...] = ()) -> Response:

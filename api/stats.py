@@ -12,11 +12,12 @@ from api import db, lookups
 from api.caching import cached, per_version
 from api.formats import csv_columns
 from api.problems import Blueprint
-from api.series import figure, national
+from api.series import national
 from models import Geography, Observation
 from models.growth import delineation_caveats
 from models.observation import EXPORTS, INDICATORS, cross_section
 from models.stats import FORMULAS, Place, aggregate, concentration_share, ranking
+from schemas.common import figure
 from schemas.stats import (
     TIES,
     ConcentrationArgs,
@@ -108,7 +109,7 @@ def rank_response(args, found: list[Place], datasets: list[str], indicator: str,
         "indicator": vars(INDICATORS[indicator]), "industry": industry, "sources": lookups.sources(datasets),
         "min_base": args["min_base"], "ties": TIES, "formula": FORMULAS[args["by"]], "denominator": definition,
         "ranked": count, "excluded_count": len(excluded),
-        "excluded": [{"code": e["code"], "name": e["name"], "reason": e["reason"]} for e in excluded],
+        "excluded": excluded,
         "caveats": delineation_caveats(args["from_"], args["to"]) if "from_" in args and "to" in args else [],
         "data": [{"rank": r["rank"], "code": r["code"], "name": r["name"], "value": figure(r["value"]),
                   "start_value": figure(r["start_value"]), "end_value": figure(r["end_value"])} for r in ranked],

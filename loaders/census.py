@@ -132,7 +132,7 @@ def _parse_api_json(path: Path, places: Places, industries: dict[str, str | None
         data = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as e:
         raise SourceError(path, f"not a JSON array of arrays ({e})") from None
-    if not isinstance(data, list) or not data or not all(isinstance(r, list) for r in data):
+    if not _array_of_arrays(data):
         raise SourceError(path, "not a JSON array of arrays")
     header = data[0]
     col = {}
@@ -179,6 +179,11 @@ def _parse_api_json(path: Path, places: Places, industries: dict[str, str | None
             items[key] = figure
             lines[key] = line
     return rows
+
+
+def _array_of_arrays(data) -> bool:
+    """The shape of every Census API answer: a non-empty JSON array of arrays (the header first)."""
+    return isinstance(data, list) and bool(data) and all(isinstance(r, list) for r in data)
 
 
 def _state(places: Places, state: str, path: Path, line: int) -> int:
@@ -258,7 +263,7 @@ def fetch(endpoint: str, year: int, key: str | None, target: Path, base_url: str
         data = orjson.loads(body)
     except orjson.JSONDecodeError as e:
         raise SourceError(url.split("key=")[0], f"the Census API did not answer JSON ({e})") from None
-    if not isinstance(data, list) or not data or not all(isinstance(r, list) for r in data):
+    if not _array_of_arrays(data):
         raise SourceError(url.split("key=")[0], "the Census API answer is not a JSON array of arrays")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")

@@ -47,28 +47,28 @@ def ranking(places: list[Place], by: str, year: int | None = None, start: int | 
     with reasons, how many were ranked)."""
     scored, excluded = [], []
     for place in sorted(places, key=lambda p: p.code):
-        entry = {"code": place.code, "name": place.name}
+        named = {"code": place.code, "name": place.name}
         if by in ("value", "share"):
             base = place.value(year)
             if base is None:
-                excluded.append({**entry, "reason": f"no figure for {year} ({place.status(year)})"})
+                excluded.append({**named, "reason": f"no figure for {year} ({place.status(year)})"})
                 continue
             score = base if by == "value" else share(base, (totals or {}).get(year))
-            entry.update(start_value=None, end_value=base)
+            start_value, end_value = None, base
             if score is None:
-                excluded.append({**entry, "reason": f"no national total for {year}"})
+                excluded.append({**named, "reason": f"no national total for {year}"})
                 continue
         else:
             result = place.change(start, end)
             base, score = result.start_value, result.percent if by == "growth" else result.cagr
-            entry.update(start_value=result.start_value, end_value=result.end_value)
+            start_value, end_value = result.start_value, result.end_value
             if score is None:
-                excluded.append({**entry, "reason": "; ".join(result.reasons)})
+                excluded.append({**named, "reason": "; ".join(result.reasons)})
                 continue
         if base < min_base:
-            excluded.append({**entry, "reason": f"base {base:.0f} is below min_base {min_base}"})
+            excluded.append({**named, "reason": f"base {base:.0f} is below min_base {min_base}"})
             continue
-        scored.append((entry, score))
+        scored.append(({**named, "start_value": start_value, "end_value": end_value}, score))
     ranked = [{**entry, "value": score, "rank": position}
               for entry, score, position in rank(scored, descending)[:limit]]
     return ranked, excluded, len(scored)

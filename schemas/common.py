@@ -30,13 +30,18 @@ class YearRangeArgs(FormatArgs):
             raise ma.ValidationError("must not be after 'to'", "from")
 
 
+def figure(value: float | None) -> int | float | None:
+    """A source value as the API writes it: an integer where it is whole, else a decimal number; None stays."""
+    return None if value is None else int(value) if float(value).is_integer() else float(value)
+
+
 class Figure(fields.Number):
     """A source value: an integer where it is whole (dollars, persons), else a decimal number; null if missing."""
 
     num_type = float
 
     def _format_num(self, value):
-        return int(value) if float(value).is_integer() else float(value)
+        return figure(value)
 
 
 class PageMetaSchema(ma.Schema):
