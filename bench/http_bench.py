@@ -20,7 +20,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,13 +32,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from common import BENCH, HOST, ROOT, code_version, free_port, machine_ticks, stop
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
 BIN = ROOT / ".venv" / "bin"
-HOST = "127.0.0.1"
 WORKERS = 2
 EXPORTS_YEAR = 2023  # codes "with data": metros with an ITA goods exports figure this year
 SEARCH = "/v1/metros?q=portland"
@@ -200,12 +197,6 @@ def timed_builds(stores, runs: int, data_dir: Path, log: Path) -> tuple[str, lis
 
 # --- servers ------------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def start_gunicorn(app: str, env: dict, log: Path, processes: list, extra: tuple = ()) -> str:
     """gunicorn with the project's config and WORKERS sync workers on a free loopback port, answering; its URL."""
     port = free_port()
@@ -234,18 +225,6 @@ def wait_until_up(process: subprocess.Popen, url: str, log: Path, timeout: float
             pass
         time.sleep(0.2)
     fail(f"{url} did not answer within {timeout:.0f} s:", log)
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM the process (gunicorn's master stops its workers); SIGKILL its process group if it lingers."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 # --- what to request ----------------------------------------------------------------------------------------
@@ -444,13 +423,6 @@ def combine(label: str, results: list[Result]) -> Result:
 
 # --- report -------------------------------------------------------------------------------------------------
 
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
-    user, nice, system, idle, iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    total = user + nice + system + idle + iowait + irq + softirq + steal
-    return total - idle - iowait, total
-
-
 def own_ticks(masters: set[int], others: set[int]) -> int:
     """CPU ticks used by our gunicorn masters, their workers and `others`, plus our finished children (wrk)."""
     ticks = 0
@@ -469,17 +441,6 @@ def other_share(before: tuple, after: tuple) -> float:
     """The share of the machine's CPU time between two samples that went to processes we did not start."""
     ((busy0, total0), own0), ((busy1, total1), own1) = before, after
     return max(0.0, (busy1 - busy0) - (own1 - own0)) / max(1, total1 - total0)
-
-
-def code_version() -> str:
-    """The commit being measured, and whether the working tree differs from it (read-only git calls)."""
-    def git(*args: str) -> str:
-        result = subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True, text=True,
-                                check=False)
-        return result.stdout.strip() if result.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
-    return commit + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def verdict(goal: str, ratio: float) -> str:

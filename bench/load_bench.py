@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
+from common import BENCH, HOST, ROOT, code_version, machine_ticks, progress
+
 sys.path[:0] = [str(ROOT), str(BENCH)]
 
 import psycopg
@@ -55,7 +55,6 @@ from loaders.store import COLUMNS, write
 from models.engine import create_store_engine
 from models.observation import ALL_INDUSTRIES, WORLD
 
-HOST = "127.0.0.1"
 FIXTURES = ROOT / "tests" / "data"  # as tests/conftest.py FIXTURES
 TARGET_RATIO = 0.50
 TARGET_BUILD_S = 10.0
@@ -81,18 +80,7 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 # --- measuring ----------------------------------------------------------------------------------------------
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
-    user, nice, system, idle, iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    total = user + nice + system + idle + iowait + irq + softirq + steal
-    return total - idle - iowait, total
-
 
 def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
     """The share of the machine's CPUs that were busy between two machine_ticks() samples."""
@@ -362,17 +350,6 @@ def timed_builds(data_dir: Path, workdir: Path, count: int) -> list[float]:
 
 
 # --- report -------------------------------------------------------------------------------------------------
-
-def code_version() -> str:
-    """The commit being measured, and whether the working tree differs from it (read-only git calls)."""
-    def git(*args: str) -> str:
-        result = subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True, text=True,
-                                check=False)
-        return result.stdout.strip() if result.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
-    return commit + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
-
 
 def median_run(runs: list[Run]) -> Run:
     """The run of median wall time (its phases and CPU figures belong together)."""

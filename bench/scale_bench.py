@@ -31,7 +31,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,8 +44,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
+from common import HOST, ROOT, code_version, free_port, machine_ticks, progress, stop
+
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, select, text
@@ -59,7 +58,6 @@ from models import Dataset, Geography, Industry, Observation, Partner
 from models.engine import create_store_engine
 from models.observation import EXPORTS, WORLD, cross_section, series
 
-HOST = "127.0.0.1"
 FIXTURES = ROOT / "tests" / "data"  # as tests/conftest.py FIXTURES
 DATASET = "synthetic-state-exports"
 INDICATOR = "exports_goods"
@@ -100,10 +98,6 @@ def parse_args() -> argparse.Namespace:
     if make_url(args.postgres_url).host != HOST:
         parser.error(f"--postgres-url must point at {HOST}")
     return args
-
-
-def progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- the scratch store --------------------------------------------------------------------------------------
@@ -254,13 +248,6 @@ def ranking_path(synthetic: Synthetic, queried: list[str], rng: random.Random) -
 
 # --- load ---------------------------------------------------------------------------------------------------
 
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
-    user, nice, system, idle, iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
-    total = user + nice + system + idle + iowait + irq + softirq + steal
-    return total - idle - iowait, total
-
-
 def ticks_of(pids: set[int], parents: set[int] = frozenset()) -> int:
     """CPU ticks used so far by `pids` and by the children of `parents` (gunicorn's workers)."""
     ticks = 0
@@ -365,12 +352,6 @@ def http_calls(base: str, synthetic: Synthetic, queried: list[str]) -> dict:
 
 # --- gunicorn -----------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def start_gunicorn(url: str, log: Path) -> tuple[subprocess.Popen, str]:
     """The API on the scratch store with the project's gunicorn.conf.py, answering /readyz; process and base URL."""
     port = free_port()
@@ -393,18 +374,6 @@ def start_gunicorn(url: str, log: Path) -> tuple[subprocess.Popen, str]:
         time.sleep(0.2)
     stop(process)
     sys.exit(f"gunicorn did not answer within 30 s:\n{log.read_text()[-2000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM gunicorn's master (it stops its workers); SIGKILL its process group if it lingers."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 # --- EXPLAIN ------------------------------------------------------------------------------------------------
@@ -518,17 +487,6 @@ def explain_report(findings: list[Finding], results: dict[str, Latency]) -> list
             lines.append(f"  matching index (models/observation.py __table_args__): {MATCHING_INDEX[f.shape]}")
             lines += ["  plan:"] + [f"    {line}" for line in f.text_plan.splitlines()]
     return lines
-
-
-def code_version() -> str:
-    """The commit being measured, and whether the working tree differs from it (read-only git calls)."""
-    def git(*args: str) -> str:
-        result = subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True, text=True,
-                                check=False)
-        return result.stdout.strip() if result.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
-    return commit + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 # --- main ---------------------------------------------------------------------------------------------------
