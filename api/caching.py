@@ -34,12 +34,12 @@ class DataVersion:
         self.value: tuple[str, datetime] | None = None
         self.checked = 0.0
 
-    def in_snapshot(self, session: Session) -> tuple[str, datetime]:
+    def in_snapshot(self) -> tuple[str, datetime]:
         """The version in a request's own snapshot of the store (what its figures came from); read once per
         request, and remembered for the next ones too."""
         if "snapshot_version" in g:
             return g.snapshot_version
-        state = session.connection().execute(STATE).first()
+        state = db.connection().execute(STATE).first()
         if state is None:
             return self.current()
         return self.seen(state.version, state.loaded_at)
@@ -69,7 +69,7 @@ def per_version(function):
 
     @wraps(function)
     def wrapper(*args):
-        key = (current_app.extensions["data_version"].in_snapshot(db.session)[0], *args)
+        key = (current_app.extensions["data_version"].in_snapshot()[0], *args)
         if key not in results:
             if len(results) >= 1000:
                 results.clear()
@@ -145,7 +145,7 @@ def cached(view):
         g.cache = "miss"
         response = formats.render(view(*args, **kwargs))
         # Label the figures with the version they were read from, in case a reload committed meanwhile.
-        version, loaded_at = current_app.extensions["data_version"].in_snapshot(db.session)
+        version, loaded_at = current_app.extensions["data_version"].in_snapshot()
         key, etag = _key(version, canonical_request)
         if response.status_code == 200:
             request.environ[front.KEEP] = version

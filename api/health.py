@@ -23,7 +23,7 @@ def readyz():
     try:
         datasets = db.session.scalar(select(func.count()).select_from(Dataset))
     except SQLAlchemyError as e:
-        db.session.rollback()
+        db.release()
         return problem(503, f"The store is unreachable or not built ({type(e).__name__}).", {"Retry-After": "5"})
     if not datasets:
         return problem(503, "The store is empty: build it with 'flask data build'.", {"Retry-After": "30"})

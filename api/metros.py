@@ -86,8 +86,8 @@ class MetroExports(MethodView):
     @csv_columns(*SERIES_COLUMNS)
     def get(self, args, code):
         """Get a metro's annual exports (a suppressed year is null with its status, never 0)"""
-        rows = db.session.connection().execute(place_series(), {
-            "kinds": ["metro", "unallocated"], "code": code, "dataset": args["dataset"], "indicators": list(EXPORTS)}).all()
+        rows = db.connection().execute(place_series(("metro", "unallocated"), EXPORTS),
+                                       {"code": code, "dataset": args["dataset"]}).all()
         if not rows:
             lookups.metro(code)  # a 404 with a hint
         if rows[0].store_version is not None:

@@ -97,7 +97,7 @@ class Api(flask_smorest.Api):
         """The store is unreachable, not built, or too slow: 503 with Retry-After; the next request tries again."""
         from api import db
 
-        db.session.remove()
+        db.release()
         if getattr(getattr(error, "orig", None), "sqlstate", None) == "57014":  # query_canceled
             timeout = self._app.config.get("STATEMENT_TIMEOUT_MS")
             self._app.logger.warning("query cancelled after the statement timeout (%s ms): %s", timeout,

@@ -2,7 +2,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import ForeignKey, Index, Select, String, and_, bindparam, func, or_, select
+from sqlalchemy import ForeignKey, Index, Select, String, and_, bindparam, func, literal, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -102,25 +102,27 @@ def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: 
     return query.order_by(o.dataset_id, o.indicator, o.industry, o.year)
 
 
-@lru_cache(maxsize=1)
-def place_series() -> Select:
-    """One query for a place's exports series: the place (by kinds and code) and its figures in a dataset.
+@lru_cache(maxsize=8)
+def place_series(kinds: tuple[str, ...], indicators: tuple[str, ...]) -> Select:
+    """One query for a place's series of `indicators`: the place (one of `kinds`, by code) and its figures in a
+    dataset.
 
-    Built once; run with {"kinds": [...], "code": ..., "dataset": ..., "indicators": [...]}. A place without
-    figures in the dataset comes back as one row whose figure columns are null; an unknown place as no row.
-    Each row also carries the store's version and load time (store_version, store_loaded_at): what the figures
-    were read from, without a second query.
+    Built once per kinds and indicators, which are written into the statement (an expanding IN list would be
+    rendered again on every run); run with {"code": ..., "dataset": ...}. A place without figures in the dataset
+    comes back as one row whose figure columns are null; an unknown place as no row. Each row also carries the
+    store's version and load time (store_version, store_loaded_at): what the figures were read from, without a
+    second query.
     """
     o = Observation
     figures = and_(o.geography_id == Geography.id, o.dataset_id == bindparam("dataset"),
-                   o.indicator.in_(bindparam("indicators", expanding=True)), o.industry == ALL_INDUSTRIES,
+                   o.indicator.in_([literal(i) for i in indicators]), o.industry == ALL_INDUSTRIES,
                    o.partner == WORLD)
     state = [select(column).where(StoreState.id == 1).scalar_subquery().label(f"store_{column.key}")
              for column in (StoreState.version, StoreState.loaded_at)]
     return (select(Geography.kind, Geography.code, Geography.name, o.dataset_id, o.indicator, o.year, o.value,
                    o.status, *state)
             .select_from(Geography).outerjoin(o, figures)
-            .where(Geography.kind.in_(bindparam("kinds", expanding=True)), Geography.code == bindparam("code"))
+            .where(Geography.kind.in_([literal(k) for k in kinds]), Geography.code == bindparam("code"))
             .order_by(o.indicator, o.year))
 
 
