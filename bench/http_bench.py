@@ -70,6 +70,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--builds", type=int, default=3, help="Store builds to time (3).")
     parser.add_argument("--no-datasette", action="store_true",
                         help="Leave Datasette out (SQLite only; its virtualenv is made on first use).")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="Measure only the rows whose label contains TEXT (repeatable; the bare route is always "
+                             "measured), e.g. --only 'no cache'.")
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data",
                         help="Source files (default ../shared/data).")
     parser.add_argument("--database-url", help="Bench PostgreSQL instead of SQLite: an admin URL on 127.0.0.1, "
@@ -477,7 +480,7 @@ def report(backend: str, args: argparse.Namespace, results: list[Result], load: 
                    f"{', '.join(r.label for r in api if r not in within) or 'none'}")]
     datasette = next((r for r in results if r.label.startswith("Datasette")), None)
     if datasette:  # each as a share of the bare route measured beside it, so that drift cancels out
-        for row in results[1:4]:
+        for row in (r for r in api if r.label.startswith("GET /v1/metros/{random}/exports")):
             ratio = (row.rps / row.bare_rps) / (datasette.rps / datasette.bare_rps)
             lines.append(f"vs Datasette on the same series ({datasette.rps:.0f} req/s): {row.label}: "
                          f"{ratio:.1f}×, {verdict('>=5 Datasette', ratio)}")
@@ -573,6 +576,8 @@ def bench(args: argparse.Namespace, workdir: Path, stores, processes: list) -> N
     print(f"Building the store {args.builds} times ({stores.name}) …", file=sys.stderr)
     url, build_times, store_bytes = timed_builds(stores, args.builds, args.data_dir, workdir / "build.log")
     load, codes, body_bytes = targets(url, workdir, processes, stores.name == "SQLite" and not args.no_datasette)
+    if args.only:
+        load = load[:1] + [t for t in load[1:] if any(text in t.label for text in args.only)]
     print(f"Load: {codes} metros with exports; {args.rounds} × {args.duration} s per endpoint …", file=sys.stderr)
     results = measure(load, args, processes, stores)
     table = report(stores.name, args, results, load, build_times, store_bytes, body_bytes)
