@@ -5,6 +5,7 @@ point. A result that cannot be computed is None with a reason, never 0.
 """
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 Series = dict[int, float | None]
 
@@ -117,11 +118,13 @@ def in_units(series: Series, units: str, base_year: int | None = None,
     raise ValueError(f"unknown units {units!r}")
 
 
-def rank(values: list[tuple[object, float]], descending: bool = True) -> list[tuple[object, float, int]]:
-    """Competition ranking ("1224"): equal values share a rank and the next rank skips; ties keep input order."""
-    ordered = sorted(values, key=lambda kv: -kv[1] if descending else kv[1])
+def rank(values: list[tuple[object, float]], descending: bool = True,
+         limit: int | None = None) -> list[tuple[object, float, int]]:
+    """Competition ranking ("1224"): equal values share a rank and the next rank skips; ties keep input order.
+    With `limit`, only the first `limit` places (their ranks depend only on the places before them)."""
+    ordered = sorted(values, key=itemgetter(1), reverse=descending)  # stable either way
     ranked, previous, position = [], None, 0
-    for i, (key, value) in enumerate(ordered, start=1):
+    for i, (key, value) in enumerate(ordered[:limit], start=1):
         if value != previous:
             position, previous = i, value
         ranked.append((key, value, position))

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 
 from models.growth import CAGR_FORMULA, CHANGE_FORMULA, Change, change, rank, share
 
@@ -46,32 +47,36 @@ def ranking(places: list[Place], by: str, year: int | None = None, start: int | 
     """Rank places by value, share, growth (percent change) or CAGR; return (the first `limit` ranked, excluded
     with reasons, how many were ranked)."""
     scored, excluded = [], []
-    for place in sorted(places, key=lambda p: p.code):
-        named = {"code": place.code, "name": place.name}
+    for place in sorted(places, key=attrgetter("code")):
         if by in ("value", "share"):
             base = place.value(year)
             if base is None:
-                excluded.append({**named, "reason": f"no figure for {year} ({place.status(year)})"})
+                excluded.append(_excluded(place, f"no figure for {year} ({place.status(year)})"))
                 continue
             score = base if by == "value" else share(base, (totals or {}).get(year))
             start_value, end_value = None, base
             if score is None:
-                excluded.append({**named, "reason": f"no national total for {year}"})
+                excluded.append(_excluded(place, f"no national total for {year}"))
                 continue
         else:
             result = place.change(start, end)
             base, score = result.start_value, result.percent if by == "growth" else result.cagr
             start_value, end_value = result.start_value, result.end_value
             if score is None:
-                excluded.append({**named, "reason": "; ".join(result.reasons)})
+                excluded.append(_excluded(place, "; ".join(result.reasons)))
                 continue
         if base < min_base:
-            excluded.append({**named, "reason": f"base {base:.0f} is below min_base {min_base}"})
+            excluded.append(_excluded(place, f"base {base:.0f} is below min_base {min_base}"))
             continue
-        scored.append(({**named, "start_value": start_value, "end_value": end_value}, score))
-    ranked = [{**entry, "value": score, "rank": position}
-              for entry, score, position in rank(scored, descending)[:limit]]
+        scored.append(((place, start_value, end_value), score))
+    ranked = [{"code": place.code, "name": place.name, "start_value": start_value, "end_value": end_value,
+               "value": score, "rank": position}
+              for (place, start_value, end_value), score, position in rank(scored, descending, limit)]
     return ranked, excluded, len(scored)
+
+
+def _excluded(place: Place, reason: str) -> dict:
+    return {"code": place.code, "name": place.name, "reason": reason}
 
 
 def aggregate(values: dict[str, float | None], base_values: dict[str, float | None], year: int, base_year: int,
