@@ -25,6 +25,11 @@ cache = Cache()
 STATE = select(StoreState.version, StoreState.loaded_at).where(StoreState.id == 1)
 
 
+class Stale(Exception):  # noqa: N818 (not an error: a signal to run the view again)
+    """A request answered from figures remembered for one data version, then read the store and found another: a
+    reload committed in between. `cached` runs the view again, on the store's version."""
+
+
 class DataVersion:
     """The store's version and load time, remembered for a few seconds."""
 
@@ -45,11 +50,28 @@ class DataVersion:
         return self.seen(state.version, state.loaded_at)
 
     def seen(self, version: str, loaded_at: datetime) -> tuple[str, datetime]:
-        """The version a request's snapshot holds, read by the request's own query; remembered as above."""
+        """The version a request's snapshot holds, read by the request's own query; remembered as above. Stale if
+        the request has already answered from figures remembered for another version."""
         with self.lock:
             self.value, self.checked = (version, loaded_at), time.monotonic()
         g.snapshot_version = self.value
+        if g.get("memo_version", self.value)[0] != version:
+            raise Stale(version)
         return self.value
+
+    def of_request(self) -> tuple[str, datetime]:
+        """The version a request answers from: its snapshot's once it has read the store; until then the version
+        this process saw last (at most DATA_VERSION_TTL old), so that a request whose figures are all remembered
+        per version reads nothing from the store."""
+        if "snapshot_version" in g or db.opened():
+            return self.in_snapshot()
+        if "memo_version" not in g:
+            g.memo_version = self.current()
+        return g.memo_version
+
+    def answered(self) -> tuple[str, datetime]:
+        """The version of a request's figures once its view has run (Stale if they came from two versions)."""
+        return self.in_snapshot() if db.opened() else self.of_request()
 
     def current(self) -> tuple[str, datetime]:
         now = time.monotonic()
@@ -62,18 +84,24 @@ class DataVersion:
 
 
 def per_version(function):
-    """Remember a function's results per data version (the one in the request's snapshot, so that what it read
-    and the figures of the request agree) and arguments, in this process. For figures many different requests
-    share, such as national totals and cross-sections; callers must not change what it returns."""
+    """Remember a function's results per data version and arguments, in this process. For figures many different
+    requests share, such as national totals and cross-sections; callers must not change what it returns.
+
+    The version is the request's (DataVersion.of_request): a request whose figures are all remembered reads
+    nothing from the store. A result is kept only if the snapshot it was read from holds that version.
+    """
     results: dict[tuple, object] = {}
 
     @wraps(function)
     def wrapper(*args):
-        key = (current_app.extensions["data_version"].in_snapshot()[0], *args)
+        versions = current_app.extensions["data_version"]
+        key = (versions.of_request()[0], *args)
         if key not in results:
+            value = function(*args)
+            versions.in_snapshot()  # Stale if the store had moved on from the version of the key
             if len(results) >= 1000:
                 results.clear()
-            results[key] = function(*args)
+            results[key] = value
         return results[key]
     return wrapper
 
@@ -143,9 +171,14 @@ def cached(view):
         if early is not None:
             return early
         g.cache = "miss"
-        response = formats.render(view(*args, **kwargs))
-        # Label the figures with the version they were read from, in case a reload committed meanwhile.
-        version, loaded_at = current_app.extensions["data_version"].in_snapshot()
+        try:
+            response = formats.render(view(*args, **kwargs))
+            # Label the figures with the version they were read from, in case a reload committed meanwhile.
+            version, loaded_at = current_app.extensions["data_version"].answered()
+        except Stale:  # begun on remembered figures of the version before a reload: again, on the store's
+            del g.memo_version
+            response = formats.render(view(*args, **kwargs))
+            version, loaded_at = current_app.extensions["data_version"].answered()
         key, etag = _key(version, canonical_request)
         if response.status_code == 200:
             request.environ[front.KEEP] = version

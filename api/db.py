@@ -31,6 +31,11 @@ def connection() -> Connection:
     return g.store_connection
 
 
+def opened() -> bool:
+    """Whether the request has read the store (opened its snapshot)."""
+    return "store_connection" in g
+
+
 # One session per request thread, reading through the request's connection.
 session = scoped_session(lambda: Session(bind=connection()))
 

@@ -189,6 +189,46 @@ def test_remembered_figures_follow_a_reload(client, engine):
     assert client.get(ranking).get_json()["data"][0]["value"] == 59561594613
 
 
+def test_a_request_begun_on_remembered_figures_answers_wholly_from_the_new_version(app, client, engine):
+    """With the version checked once an hour, a ranking whose figures are all remembered reads nothing from the store
+    and stays on the version it began with; one that must read the store after a reload answers wholly from the
+    new version, labelled with it (not the old version's remembered source and indicator with new figures)."""
+    from sqlalchemy import text
+
+    from api import create_app
+    from loaders import build
+
+    hourly = [create_app({"DATABASE_URL": app.config["DATABASE_URL"], "DATA_VERSION_TTL": 3600,
+                          "RATELIMIT_ENABLED": False, "CACHE_TIMEOUT": -1}) for _ in range(2)]
+    slow, other = (a.test_client() for a in hourly)  # two hosts in one process: they share what is remembered
+    remembered, unread = "/v1/rankings/metros?year=2023&limit=1", "/v1/rankings/metros?year=2023&limit=1&type=metropolitan"
+    before = slow.get(remembered)
+    assert before.get_json()["data"][0]["value"] == 59561594613
+    assert other.get(remembered).headers["ETag"] == before.headers["ETag"]
+    try:
+        with engine.begin() as connection:  # a load that doubles Los Angeles' 2023 figure
+            connection.execute(text("UPDATE observations SET value = value * 2 WHERE dataset_id = 'ita-metro-exports' "
+                                    "AND year = 2023 AND geography_id = (SELECT id FROM geographies WHERE "
+                                    "kind = 'metro' AND code = '31080')"))
+            connection.execute(text("UPDATE store_state SET version = 'test-stale' WHERE id = 1"))
+        again = slow.get(remembered)  # the old version's figures, consistently, within the hour
+        assert again.get_json()["data"][0]["value"] == 59561594613 and again.headers["ETag"] == before.headers["ETag"]
+        fresh = slow.get(unread)
+        assert fresh.get_json()["data"][0] == {"rank": 1, "code": "31080", "name": fresh.get_json()["data"][0]["name"],
+                                              "value": 2 * 59561594613, "start_value": None,
+                                              "end_value": 2 * 59561594613}
+        assert fresh.headers["ETag"] == client.get(unread).headers["ETag"]  # labelled with the new version
+        assert slow.get(remembered).get_json()["data"][0]["value"] == 2 * 59561594613  # this host moved on
+        # The other host still answers from the old version, and nothing new was remembered under it.
+        assert other.get(remembered).headers["ETag"] == before.headers["ETag"]
+        assert other.get(unread).headers["ETag"] == fresh.headers["ETag"]
+        assert other.get(unread).get_json()["data"][0]["value"] == 2 * 59561594613
+    finally:
+        build(engine, FIXTURES, force=True)
+        for a in hourly:
+            a.extensions["store_engine"].dispose()
+
+
 @pytest.mark.parametrize("url", ["/v1/rankings/metros?by=growth&from=2013&to=2023&min_base=1000000000",
                                  "/v1/rankings/metros?year=2023&by=share&order=asc",
                                  "/v1/rankings/states?by=cagr&from=2012&to=2018"])
