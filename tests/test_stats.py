@@ -166,21 +166,26 @@ def test_real_ranking_top_ten_is_a_sort_of_the_file(real_client, ita_rows):
     assert body["data"][0]["name"] == "Houston-Pasadena-The Woodlands, TX"
 
 
-def test_remembered_figures_follow_a_reload(client, engine):
-    """Cross-sections and national totals are remembered per data version: new figures show at once."""
+def double_los_angeles_2023(engine, version: str) -> None:
+    """A load that doubles Los Angeles' 2023 ITA figure and gives the store a new data version."""
     from sqlalchemy import text
 
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE observations SET value = value * 2 WHERE dataset_id = 'ita-metro-exports' "
+                                "AND year = 2023 AND geography_id = (SELECT id FROM geographies WHERE "
+                                "kind = 'metro' AND code = '31080')"))
+        connection.execute(text("UPDATE store_state SET version = :version WHERE id = 1"), {"version": version})
+
+
+def test_remembered_figures_follow_a_reload(client, engine):
+    """Cross-sections and national totals are remembered per data version: new figures show at once."""
     from loaders import build
 
     ranking, summary = "/v1/rankings/metros?year=2023&limit=1", "/v1/stats/summary?year=2023&base_year=2013"
     assert client.get(ranking).get_json()["data"][0]["value"] == 59561594613
     assert client.get(summary).get_json()["national_total"] == NATIONAL_2023
     try:
-        with engine.begin() as connection:  # a load that doubles Los Angeles' 2023 figure
-            connection.execute(text("UPDATE observations SET value = value * 2 WHERE dataset_id = 'ita-metro-exports' "
-                                    "AND year = 2023 AND geography_id = (SELECT id FROM geographies WHERE "
-                                    "kind = 'metro' AND code = '31080')"))
-            connection.execute(text("UPDATE store_state SET version = 'test-reload' WHERE id = 1"))
+        double_los_angeles_2023(engine, "test-reload")
         assert client.get(ranking).get_json()["data"][0]["value"] == 2 * 59561594613
         assert client.get(summary).get_json()["national_total"] == NATIONAL_2023 + 59561594613
         assert client.get("/v1/rankings/metros?year=2023&limit=2").get_json()["data"][1]["value"] == 26973156822
@@ -193,8 +198,6 @@ def test_a_request_begun_on_remembered_figures_answers_wholly_from_the_new_versi
     """With the version checked once an hour, a ranking whose figures are all remembered reads nothing from the store
     and stays on the version it began with; one that must read the store after a reload answers wholly from the
     new version, labelled with it (not the old version's remembered source and indicator with new figures)."""
-    from sqlalchemy import text
-
     from api import create_app
     from loaders import build
 
@@ -206,11 +209,7 @@ def test_a_request_begun_on_remembered_figures_answers_wholly_from_the_new_versi
     assert before.get_json()["data"][0]["value"] == 59561594613
     assert other.get(remembered).headers["ETag"] == before.headers["ETag"]
     try:
-        with engine.begin() as connection:  # a load that doubles Los Angeles' 2023 figure
-            connection.execute(text("UPDATE observations SET value = value * 2 WHERE dataset_id = 'ita-metro-exports' "
-                                    "AND year = 2023 AND geography_id = (SELECT id FROM geographies WHERE "
-                                    "kind = 'metro' AND code = '31080')"))
-            connection.execute(text("UPDATE store_state SET version = 'test-stale' WHERE id = 1"))
+        double_los_angeles_2023(engine, "test-stale")
         again = slow.get(remembered)  # the old version's figures, consistently, within the hour
         assert again.get_json()["data"][0]["value"] == 59561594613 and again.headers["ETag"] == before.headers["ETag"]
         fresh = slow.get(unread)
