@@ -49,9 +49,15 @@ class DataVersion:
             return self.current()
         return self.seen(state.version, state.loaded_at)
 
-    def seen(self, version: str, loaded_at: datetime) -> tuple[str, datetime]:
+    def seen(self, version: str, loaded_at: datetime | None = None) -> tuple[str, datetime]:
         """The version a request's snapshot holds, read by the request's own query; remembered as above. Stale if
-        the request has already answered from figures remembered for another version."""
+        the request has already answered from figures remembered for another version. Without `loaded_at`, the
+        load time remembered with that version (read from the snapshot if the version is new)."""
+        if loaded_at is None:
+            if self.value is None or self.value[0] != version:
+                g.pop("snapshot_version", None)
+                return self.in_snapshot()
+            loaded_at = self.value[1]
         with self.lock:
             self.value, self.checked = (version, loaded_at), time.monotonic()
         g.snapshot_version = self.value

@@ -91,7 +91,7 @@ class MetroExports(MethodView):
         if not rows:
             lookups.metro(code)  # a 404 with a hint
         if rows[0].store_version is not None:
-            current_app.extensions["data_version"].seen(rows[0].store_version, rows[0].store_loaded_at)
+            current_app.extensions["data_version"].seen(rows[0].store_version)
         source = lookups.source(args["dataset"])
         geography = {"kind": rows[0].kind, "code": rows[0].code, "name": rows[0].name}
         return series_response(geography, [r for r in rows if r.dataset_id], [source], args)

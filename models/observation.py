@@ -110,17 +110,15 @@ def place_series(kinds: tuple[str, ...], indicators: tuple[str, ...]) -> Select:
     Built once per kinds and indicators, which are written into the statement (an expanding IN list would be
     rendered again on every run); run with {"code": ..., "dataset": ...}. A place without figures in the dataset
     comes back as one row whose figure columns are null; an unknown place as no row. Each row also carries the
-    store's version and load time (store_version, store_loaded_at): what the figures were read from, without a
-    second query.
+    store's version (store_version): what the figures were read from, without a second query.
     """
     o = Observation
     figures = and_(o.geography_id == Geography.id, o.dataset_id == bindparam("dataset"),
                    o.indicator.in_([literal(i) for i in indicators]), o.industry == ALL_INDUSTRIES,
                    o.partner == WORLD)
-    state = [select(column).where(StoreState.id == 1).scalar_subquery().label(f"store_{column.key}")
-             for column in (StoreState.version, StoreState.loaded_at)]
+    version = select(StoreState.version).where(StoreState.id == 1).scalar_subquery().label("store_version")
     return (select(Geography.kind, Geography.code, Geography.name, o.dataset_id, o.indicator, o.year, o.value,
-                   o.status, *state)
+                   o.status, version)
             .select_from(Geography).outerjoin(o, figures)
             .where(Geography.kind.in_([literal(k) for k in kinds]), Geography.code == bindparam("code"))
             .order_by(o.indicator, o.year))

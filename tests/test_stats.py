@@ -228,6 +228,34 @@ def test_a_request_begun_on_remembered_figures_answers_wholly_from_the_new_versi
             a.extensions["store_engine"].dispose()
 
 
+def test_a_series_read_after_a_reload_carries_the_new_load_time(app, engine):
+    """The series statement brings the data version only: when it is not the one the process knows, the load time
+    (Last-Modified) is read from the same snapshot."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    from api import create_app
+    from loaders import build
+
+    hourly = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "DATA_VERSION_TTL": 3600,
+                         "RATELIMIT_ENABLED": False, "CACHE_TIMEOUT": -1})
+    client = hourly.test_client()
+    before = client.get("/v1/metros/31080/exports")
+    try:
+        double_los_angeles_2023(engine, "test-load-time")
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE store_state SET loaded_at = :at WHERE id = 1"),
+                               {"at": datetime(2030, 1, 2, 3, 4, 5)})
+        after = client.get("/v1/metros/31080/exports")
+        assert after.headers["Last-Modified"] == "Wed, 02 Jan 2030 03:04:05 GMT" != before.headers["Last-Modified"]
+        assert [p["value"] for p in after.get_json()["data"] if p["year"] == 2023] == [2 * 59561594613]
+        assert after.headers["ETag"] != before.headers["ETag"]
+    finally:
+        build(engine, FIXTURES, force=True)
+        hourly.extensions["store_engine"].dispose()
+
+
 @pytest.mark.parametrize("url", ["/v1/rankings/metros?by=growth&from=2013&to=2023&min_base=1000000000",
                                  "/v1/rankings/metros?year=2023&by=share&order=asc",
                                  "/v1/rankings/states?by=cagr&from=2012&to=2018"])
