@@ -16,16 +16,18 @@ from flask import Flask, Response, current_app, g, request
 from flask_caching import Cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date
 
 from api import db, formats, front
 from models import StoreState
 
 cache = Cache()
+MISSING = object()
 STATE = select(StoreState.version, StoreState.loaded_at).where(StoreState.id == 1)
 
 
-class Stale(Exception):  # noqa: N818 (not an error: a signal to run the view again)
+class Stale(Exception):  # not an error: a signal to run the view again
     """A request answered from figures remembered for one data version, then read the store and found another: a
     reload committed in between. `cached` runs the view again, on the store's version."""
 
@@ -50,20 +52,24 @@ class DataVersion:
         return self.seen(state.version, state.loaded_at)
 
     def seen(self, version: str, loaded_at: datetime | None = None) -> tuple[str, datetime]:
-        """The version a request's snapshot holds, read by the request's own query; remembered as above. Stale if
-        the request has already answered from figures remembered for another version. Without `loaded_at`, the
-        load time remembered with that version (read from the snapshot if the version is new)."""
+        """The version a request's snapshot holds, read by the request's own query; remembered as above unless the
+        process already knows a later load (a slow request must not take it back). Stale if the request has
+        already answered from figures remembered for another version. Without `loaded_at`, the load time
+        remembered with that version (read from the snapshot if the version is new)."""
+        known = self.value
         if loaded_at is None:
-            if self.value is None or self.value[0] != version:
+            if known is None or known[0] != version:
                 g.pop("snapshot_version", None)
                 return self.in_snapshot()
-            loaded_at = self.value[1]
+            loaded_at = known[1]
+        value = (version, loaded_at)
         with self.lock:
-            self.value, self.checked = (version, loaded_at), time.monotonic()
-        g.snapshot_version = self.value
-        if g.get("memo_version", self.value)[0] != version:
+            if self.value is None or self.value[0] == version or loaded_at >= self.value[1]:
+                self.value, self.checked = value, time.monotonic()
+        g.snapshot_version = value
+        if "memo_version" in g and g.memo_version[0] != version:
             raise Stale(version)
-        return self.value
+        return value
 
     def of_request(self) -> tuple[str, datetime]:
         """The version a request answers from: its snapshot's once it has read the store; until then the version
@@ -102,13 +108,18 @@ def per_version(function):
     def wrapper(*args):
         versions = current_app.extensions["data_version"]
         key = (versions.of_request()[0], *args)
-        if key not in results:
-            value = function(*args)
+        value = results.get(key, MISSING)
+        if value is MISSING:
+            try:
+                value = function(*args)
+            except HTTPException:  # an error (a 400) answers too: Stale first if read from a later version
+                versions.in_snapshot()
+                raise
             versions.in_snapshot()  # Stale if the store had moved on from the version of the key
             if len(results) >= 1000:
                 results.clear()
             results[key] = value
-        return results[key]
+        return value
     return wrapper
 
 
@@ -181,7 +192,7 @@ def cached(view):
             # Label the figures with the version they were read from, in case a reload committed meanwhile.
             version, loaded_at = current_app.extensions["data_version"].answered()
         except Stale:  # begun on remembered figures of the version before a reload: again, on the store's
-            del g.memo_version
+            g.pop("memo_version", None)
             response = formats.render(view(*args, **kwargs))
             version, loaded_at = current_app.extensions["data_version"].answered()
         key, etag = _key(version, canonical_request)

@@ -228,6 +228,29 @@ def test_a_request_begun_on_remembered_figures_answers_wholly_from_the_new_versi
             a.extensions["store_engine"].dispose()
 
 
+def test_a_ranking_of_remembered_figures_reads_nothing_from_the_store(app):
+    """Once a process has read a cross-section, another ranking of it (uncached: a new limit) opens no connection."""
+    from sqlalchemy import event
+
+    from api import create_app
+
+    hourly = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "DATA_VERSION_TTL": 3600,
+                         "RATELIMIT_ENABLED": False, "CACHE_TIMEOUT": -1})
+    checkouts = []
+    event.listen(hourly.extensions["store_engine"], "checkout", lambda *_: checkouts.append(1))
+    client = hourly.test_client()
+    try:
+        first = client.get("/v1/rankings/metros?year=2023&limit=1")
+        assert first.headers["X-Cache"] == "miss" and checkouts
+        checkouts.clear()
+        second = client.get("/v1/rankings/metros?year=2023&limit=2")
+        assert second.headers["X-Cache"] == "miss"
+        assert [r["value"] for r in second.get_json()["data"]] == [59561594613, 26973156822]
+        assert checkouts == []
+    finally:
+        hourly.extensions["store_engine"].dispose()
+
+
 def test_a_series_read_after_a_reload_carries_the_new_load_time(app, engine):
     """The series statement brings the data version only: when it is not the one the process knows, the load time
     (Last-Modified) is read from the same snapshot."""
