@@ -131,10 +131,8 @@ def canonical(args: dict) -> str:
 
 def _matches(etag: str) -> bool:
     """If-None-Match holds our ETag, also in the form compression gives it ("…:gzip")."""
-    for candidate in request.if_none_match.as_set(include_weak=True):
-        if candidate.split(":")[0] == etag:
-            return True
-    return bool(request.if_none_match.star_tag)
+    given = request.headers.get("If-None-Match")
+    return given is not None and front.Front.matches(given, etag)
 
 
 def _validators(response: Response, etag: str, loaded_at: datetime) -> Response:

@@ -114,7 +114,9 @@ def init_app(app: Flask) -> None:
 
 def render(response: Response) -> Response:
     """The finished representation: CSV if that was asked for and offered, plus pagination headers."""
-    response.headers.extend(g.pop("page_headers", {}))
+    page_headers = g.pop("page_headers", None)
+    if page_headers:
+        response.headers.extend(page_headers)
     if g.get("format") == "csv" and response.status_code == 200 and response.mimetype == "application/json":
         layout = _columns()
         if layout:
