@@ -72,18 +72,15 @@ class DataVersion:
         return value
 
     def of_request(self) -> tuple[str, datetime]:
-        """The version a request answers from: its snapshot's once it has read the store; until then the version
-        this process saw last (at most DATA_VERSION_TTL old), so that a request whose figures are all remembered
-        per version reads nothing from the store."""
-        if "snapshot_version" in g or db.opened():
+        """The version a request answers from: its snapshot's once it has read the store (Stale if it had already
+        answered from figures remembered for another); until then the version this process saw last (at most
+        DATA_VERSION_TTL old), so that a request whose figures are all remembered per version reads nothing from
+        the store."""
+        if db.opened():
             return self.in_snapshot()
         if "memo_version" not in g:
             g.memo_version = self.current()
         return g.memo_version
-
-    def answered(self) -> tuple[str, datetime]:
-        """The version of a request's figures once its view has run (Stale if they came from two versions)."""
-        return self.in_snapshot() if db.opened() else self.of_request()
 
     def current(self) -> tuple[str, datetime]:
         now = time.monotonic()
@@ -188,11 +185,11 @@ def cached(view):
         try:
             response = formats.render(view(*args, **kwargs))
             # Label the figures with the version they were read from, in case a reload committed meanwhile.
-            version, loaded_at = current_app.extensions["data_version"].answered()
+            version, loaded_at = current_app.extensions["data_version"].of_request()
         except Stale:  # begun on remembered figures of the version before a reload: again, on the store's
             g.pop("memo_version", None)
             response = formats.render(view(*args, **kwargs))
-            version, loaded_at = current_app.extensions["data_version"].answered()
+            version, loaded_at = current_app.extensions["data_version"].of_request()
         key, etag = _key(version, canonical_request)
         if response.status_code == 200:
             request.environ[front.KEEP] = version

@@ -1,7 +1,5 @@
 """Statistics over many places: rankings, the national summary, concentration."""
 
-from collections import defaultdict
-
 import orjson
 from flask import Response, current_app
 from flask.views import MethodView
@@ -88,12 +86,13 @@ def state_datasets() -> list[str]:
 
 @per_version
 def area_figures(dataset: str, indicator: str, years: tuple[int, ...]) -> tuple[dict, dict]:
-    """{(kind, year): {code: value}} for metros and ITA's unallocated rows in some years, and their names."""
-    figures, names = defaultdict(dict), {}
+    """{(kind, year): {code: value}} for metros and ITA's unallocated rows in each of `years` (empty where there is
+    no figure), and their names."""
+    figures, names = {(kind, y): {} for kind in ("metro", "unallocated") for y in years}, {}
     for r in db.session.execute(cross_section(dataset, [indicator], years, ["metro", "unallocated"])):
         figures[r.kind, r.year][r.code] = r.value
         names[r.code] = r.name
-    return dict(figures), names
+    return figures, names
 
 
 def rank_response(args, found: list[Place], datasets: list[str], indicator: str, industry: str = "ALL") -> Response:
@@ -162,11 +161,11 @@ class Summary(MethodView):
         indicator = exports_indicator(dataset)
         figures, names = area_figures(dataset, indicator, tuple(sorted({year, base_year})))
         for asked, name in ((year, "year"), (base_year, "base_year")):
-            if not any(v is not None for kind in ("metro", "unallocated") for v in figures.get((kind, asked), {}).values()):
+            if not any(v is not None for kind in ("metro", "unallocated") for v in figures[kind, asked].values()):
                 abort(400, messages={"query": {name: [f"{dataset} has no figures for {asked}"]}})
         totals, definition = national(dataset, indicator)
-        metros = (figures.get(("metro", year), {}), figures.get(("metro", base_year), {}))
-        unallocated = (figures.get(("unallocated", year), {}), figures.get(("unallocated", base_year), {}))
+        metros = (figures["metro", year], figures["metro", base_year])
+        unallocated = (figures["unallocated", year], figures["unallocated", base_year])
         everything = ({**metros[0], **unallocated[0]}, {**metros[1], **unallocated[1]})
         return {
             "dataset": dataset, "sources": lookups.sources([dataset]), "year": year, "base_year": base_year,

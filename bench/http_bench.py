@@ -326,9 +326,8 @@ class Result:
     raw: str
     other_cpu: float = 0.0  # share of the machine's CPU used by processes this benchmark did not start
     bare_rps: float = 0.0  # the bare route just before and just after this measurement (mean)
-    bare_p99_ms: float = 0.0
     ratio: float = 1.0  # rps / bare_rps in its round; after combine(), the median over the rounds
-    p99_ratio: float = 1.0  # p99_ms / bare_p99_ms, likewise
+    p99_ratio: float = 1.0  # p99_ms against the bare route's (mean of the same two runs), likewise
 
 
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -385,13 +384,14 @@ def measure(targets: list[Target], args: argparse.Namespace, processes: list, st
         for target in others:  # each between two measurements of the bare route: the machine's speed drifts
             result = measure_round(target, args, sample, round_)
             after = measure_round(bare, args, sample, round_)
-            result.bare_rps, result.bare_p99_ms = (before.rps + after.rps) / 2, (before.p99_ms + after.p99_ms) / 2
-            result.ratio, result.p99_ratio = result.rps / result.bare_rps, result.p99_ms / result.bare_p99_ms
+            result.bare_rps = (before.rps + after.rps) / 2
+            result.ratio = result.rps / result.bare_rps
+            result.p99_ratio = result.p99_ms / ((before.p99_ms + after.p99_ms) / 2)
             runs[target.label].append(result)
             runs[bare.label].append(after)
             before = after
     for result in runs[bare.label]:
-        result.bare_rps, result.bare_p99_ms = result.rps, result.p99_ms
+        result.bare_rps = result.rps
     return [combine(label, results) for label, results in runs.items()]
 
 
@@ -425,7 +425,6 @@ def combine(label: str, results: list[Result]) -> Result:
                   hits=sum(r.hits for r in results), misses=sum(r.misses for r in results),
                   raw="\n".join(r.raw for r in results), other_cpu=max(r.other_cpu for r in results),
                   bare_rps=statistics.median(r.bare_rps for r in results),
-                  bare_p99_ms=statistics.median(r.bare_p99_ms for r in results),
                   ratio=statistics.median(r.ratio for r in results),
                   p99_ratio=statistics.median(r.p99_ratio for r in results))
 

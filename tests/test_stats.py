@@ -177,6 +177,23 @@ def double_los_angeles_2023(engine, version: str) -> None:
         connection.execute(text("UPDATE store_state SET version = :version WHERE id = 1"), {"version": version})
 
 
+@pytest.fixture()
+def hourly(app):
+    """Makes apps over the fixture store that check the data version once an hour (rate limit and response cache
+    off), as separate hosts would be; disposed afterwards."""
+    from api import create_app
+
+    made = []
+
+    def make():
+        made.append(create_app({"DATABASE_URL": app.config["DATABASE_URL"], "DATA_VERSION_TTL": 3600,
+                                "RATELIMIT_ENABLED": False, "CACHE_TIMEOUT": -1}))
+        return made[-1]
+    yield make
+    for a in made:
+        a.extensions["store_engine"].dispose()
+
+
 def test_remembered_figures_follow_a_reload(client, engine):
     """Cross-sections and national totals are remembered per data version: new figures show at once."""
     from loaders import build
@@ -194,16 +211,13 @@ def test_remembered_figures_follow_a_reload(client, engine):
     assert client.get(ranking).get_json()["data"][0]["value"] == 59561594613
 
 
-def test_a_request_begun_on_remembered_figures_answers_wholly_from_the_new_version(app, client, engine):
+def test_a_request_begun_on_remembered_figures_answers_wholly_from_the_new_version(client, engine, hourly):
     """With the version checked once an hour, a ranking whose figures are all remembered reads nothing from the store
     and stays on the version it began with; one that must read the store after a reload answers wholly from the
     new version, labelled with it (not the old version's remembered source and indicator with new figures)."""
-    from api import create_app
     from loaders import build
 
-    hourly = [create_app({"DATABASE_URL": app.config["DATABASE_URL"], "DATA_VERSION_TTL": 3600,
-                          "RATELIMIT_ENABLED": False, "CACHE_TIMEOUT": -1}) for _ in range(2)]
-    slow, other = (a.test_client() for a in hourly)  # two hosts in one process: they share what is remembered
+    slow, other = hourly().test_client(), hourly().test_client()  # two hosts in one process: they share the memo
     remembered, unread = "/v1/rankings/metros?year=2023&limit=1", "/v1/rankings/metros?year=2023&limit=1&type=metropolitan"
     before = slow.get(remembered)
     assert before.get_json()["data"][0]["value"] == 59561594613
@@ -224,46 +238,35 @@ def test_a_request_begun_on_remembered_figures_answers_wholly_from_the_new_versi
         assert other.get(unread).get_json()["data"][0]["value"] == 2 * 59561594613
     finally:
         build(engine, FIXTURES, force=True)
-        for a in hourly:
-            a.extensions["store_engine"].dispose()
 
 
-def test_a_ranking_of_remembered_figures_reads_nothing_from_the_store(app):
+def test_a_ranking_of_remembered_figures_reads_nothing_from_the_store(hourly):
     """Once a process has read a cross-section, another ranking of it (uncached: a new limit) opens no connection."""
     from sqlalchemy import event
 
-    from api import create_app
-
-    hourly = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "DATA_VERSION_TTL": 3600,
-                         "RATELIMIT_ENABLED": False, "CACHE_TIMEOUT": -1})
+    app = hourly()
     checkouts = []
-    event.listen(hourly.extensions["store_engine"], "checkout", lambda *_: checkouts.append(1))
-    client = hourly.test_client()
-    try:
-        first = client.get("/v1/rankings/metros?year=2023&limit=1")
-        assert first.headers["X-Cache"] == "miss" and checkouts
-        checkouts.clear()
-        second = client.get("/v1/rankings/metros?year=2023&limit=2")
-        assert second.headers["X-Cache"] == "miss"
-        assert [r["value"] for r in second.get_json()["data"]] == [59561594613, 26973156822]
-        assert checkouts == []
-    finally:
-        hourly.extensions["store_engine"].dispose()
+    event.listen(app.extensions["store_engine"], "checkout", lambda *_: checkouts.append(1))
+    client = app.test_client()
+    first = client.get("/v1/rankings/metros?year=2023&limit=1")
+    assert first.headers["X-Cache"] == "miss" and checkouts
+    checkouts.clear()
+    second = client.get("/v1/rankings/metros?year=2023&limit=2")
+    assert second.headers["X-Cache"] == "miss"
+    assert [r["value"] for r in second.get_json()["data"]] == [59561594613, 26973156822]
+    assert checkouts == []
 
 
-def test_a_series_read_after_a_reload_carries_the_new_load_time(app, engine):
+def test_a_series_read_after_a_reload_carries_the_new_load_time(engine, hourly):
     """The series statement brings the data version only: when it is not the one the process knows, the load time
     (Last-Modified) is read from the same snapshot."""
     from datetime import datetime
 
     from sqlalchemy import text
 
-    from api import create_app
     from loaders import build
 
-    hourly = create_app({"DATABASE_URL": app.config["DATABASE_URL"], "DATA_VERSION_TTL": 3600,
-                         "RATELIMIT_ENABLED": False, "CACHE_TIMEOUT": -1})
-    client = hourly.test_client()
+    client = hourly().test_client()
     before = client.get("/v1/metros/31080/exports")
     try:
         double_los_angeles_2023(engine, "test-load-time")
@@ -276,7 +279,6 @@ def test_a_series_read_after_a_reload_carries_the_new_load_time(app, engine):
         assert after.headers["ETag"] != before.headers["ETag"]
     finally:
         build(engine, FIXTURES, force=True)
-        hourly.extensions["store_engine"].dispose()
 
 
 @pytest.mark.parametrize("url", ["/v1/rankings/metros?by=growth&from=2013&to=2023&min_base=1000000000",
