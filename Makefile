@@ -8,15 +8,21 @@ PORT ?= 8000
 # Admin URL of the PostgreSQL server the test suite runs against a second time (scratch databases).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install store serve test test-sqlite test-postgres fuzz bench openapi lock clean
+.PHONY: install install-test store serve test lint test-sqlite test-postgres fuzz bench openapi lock clean
 
-$(BIN)/flask: pyproject.toml constraints.txt
+# What serving needs (make serve); the test tools come on top (make test).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
-install: $(BIN)/flask
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
 
 store: install  ## Build (or update) the SQLite store from DATA_DIR.
 	EXPORTS_DATA_DIR=$(DATA_DIR) $(BIN)/flask --app wsgi data build
@@ -24,20 +30,23 @@ store: install  ## Build (or update) the SQLite store from DATA_DIR.
 serve: store  ## Serve the API on the real data at http://$(HOST):$(PORT).
 	EXPORTS_DATA_DIR=$(DATA_DIR) $(BIN)/gunicorn --bind $(HOST):$(PORT) wsgi:app
 
-test: test-sqlite test-postgres  ## The whole suite on SQLite, then on PostgreSQL.
+test: lint test-sqlite test-postgres  ## Lint, then the whole suite on SQLite, then on PostgreSQL.
 
-test-sqlite: install
+lint: install-test
+	$(BIN)/ruff check .
+
+test-sqlite: install-test
 	EXPORTS_DATA_DIR=$(DATA_DIR) $(BIN)/pytest
 
-test-postgres: install
+test-postgres: install-test
 	@$(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(POSTGRES_URL)').connect().close()" \
 		|| { echo "PostgreSQL is not reachable at $(POSTGRES_URL) (set POSTGRES_URL)"; exit 1; }
 	EXPORTS_DATA_DIR=$(DATA_DIR) EXPORTS_TEST_POSTGRES_URL=$(POSTGRES_URL) $(BIN)/pytest
 
-fuzz: install  ## A longer schemathesis run (new random examples each time).
+fuzz: install-test  ## A longer schemathesis run (new random examples each time).
 	EXPORTS_DATA_DIR=$(DATA_DIR) FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} FUZZ_RANDOM=1 $(BIN)/pytest tests/test_fuzz.py
 
-bench: install  ## Benchmarks (need wrk: apt-get install wrk); tables on stdout, details in bench/results/.
+bench: install-test  ## Benchmarks (need wrk: apt-get install wrk); tables on stdout, details in bench/results/.
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python bench/http_bench.py
 	$(BIN)/python bench/http_bench.py --database-url $(POSTGRES_URL)
@@ -46,8 +55,8 @@ bench: install  ## Benchmarks (need wrk: apt-get install wrk); tables on stdout,
 openapi: install  ## Regenerate openapi.yaml from the code.
 	$(BIN)/flask --app wsgi openapi write --format=yaml openapi.yaml
 
-lock: install  ## Re-pin constraints.txt from the current environment.
+lock: install-test  ## Re-pin constraints.txt from the current environment.
 	$(BIN)/pip freeze --exclude-editable > constraints.txt
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,5 +1,6 @@
 """The Metro Exports API application factory."""
 
+from importlib.metadata import version
 from pathlib import Path
 
 from flask import Flask
@@ -19,7 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
         DATABASE_URL=f"sqlite:///{ROOT / 'instance' / 'exports.sqlite'}",
         DATA_DIR=str((ROOT.parent / "shared" / "data").resolve()),
         API_TITLE="Metro Exports API",
-        API_VERSION="1.0.0",
+        API_VERSION=version("metro-exports-api"),  # pyproject.toml's, the one place it is written
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="v1/openapi.json",

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import openpyxl
+
 
 class SourceError(Exception):
     """A source file that cannot be loaded, with the place and the reason."""
@@ -19,6 +21,16 @@ class SourceError(Exception):
         if column is not None:
             where.append(f"column {column}")
         super().__init__(f"{', '.join(where)}: {reason}")
+
+
+def workbook(path: Path) -> openpyxl.Workbook:
+    """An xlsx workbook opened read-only for its values; SourceError if it is missing or not a workbook."""
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        raise SourceError(path, "file not found") from None
+    except Exception as e:  # noqa: BLE001 - openpyxl raises many types for a file that is not a workbook
+        raise SourceError(path, f"not a readable xlsx workbook ({e})") from None
 
 
 def sha256(path: Path) -> str:
@@ -64,7 +76,7 @@ def csv_rows(path: Path, columns: list[str], skip: int = 0) -> Iterator[tuple[in
 _NUMBER = re.compile(r"^-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?([eE][-+]?\d+)?$")
 
 
-def number(text: str | int | float | None, path: Path, line: int, column: str) -> tuple[float | None, str]:
+def number(text: str | float | None, path: Path, line: int, column: str) -> tuple[float | None, str]:
     """Parse a source number exactly: (value, status). Blank is (None, 'not_available').
 
     Thousands separators are accepted; a value written in scientific notation keeps only a few

@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
-import openpyxl
 from sqlalchemy.orm import Session
 
-from loaders.files import SourceError, csv_rows, number
+from loaders.files import SourceError, csv_rows, number, workbook
 from loaders.places import Places
 from loaders.store import Result, Rows, Source, unchanged, write
 
@@ -96,12 +95,7 @@ def parse_monitor(paths: list[Path], places: Places) -> Rows:
 
 
 def parse_population(path: Path, places: Places) -> Rows:
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except FileNotFoundError:
-        raise SourceError(path, "file not found") from None
-    except Exception as e:
-        raise SourceError(path, f"not a readable xlsx workbook ({e})") from None
+    book = workbook(path)
     rows = Rows(path)
     order = ("2018", "2015", "2023", "2013", "2009")
     try:

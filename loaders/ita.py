@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
-import openpyxl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loaders.files import SourceError, column_letter, csv_rows, number
+from loaders.files import SourceError, column_letter, csv_rows, number, workbook
 from loaders.places import Places
 from loaders.store import Result, Rows, Source, unchanged, write
 from models import Observation
@@ -70,12 +69,7 @@ def geography(places: Places, path: Path, line: int, title: str) -> int:
 
 
 def parse(path: Path, places: Places) -> Rows:
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except FileNotFoundError:
-        raise SourceError(path, "file not found") from None
-    except Exception as e:  # openpyxl raises several types for a file that is not a workbook
-        raise SourceError(path, f"not a readable xlsx workbook ({e})") from None
+    book = workbook(path)
     rows = Rows(path)
     try:
         sheet_rows = book.worksheets[0].iter_rows(values_only=True)

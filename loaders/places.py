@@ -29,7 +29,8 @@ STATE_ALIASES = {"dist of columbia": "11", "us virgin islands": "78", "u.s. virg
 
 
 def all_states():
-    return [*us.STATES_AND_TERRITORIES, us.states.DC]
+    """The 50 states, DC and the five inhabited territories (the `us` package counts DC among them since 4.0)."""
+    return us.STATES_AND_TERRITORIES
 
 
 def seed(session: Session) -> None:

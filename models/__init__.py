@@ -6,4 +6,4 @@ from models.geography import Geography, geography_states
 from models.observation import Industry, Observation, Partner
 from models.plan import ExportPlan
 
-__all__ = ["Base", "Dataset", "StoreState", "ExportPlan", "Geography", "Industry", "Observation", "Partner", "geography_states"]
+__all__ = ["Base", "Dataset", "ExportPlan", "Geography", "Industry", "Observation", "Partner", "StoreState", "geography_states"]

@@ -140,6 +140,6 @@ def delineation_caveats(start_year: int, end_year: int) -> list[str]:
     crossed = [r for r in DELINEATION_REVISIONS if start_year < r <= end_year]
     if not crossed:
         return []
-    return [f"Between {start_year} and {end_year} OMB revised the metro definitions ({', '.join(map(str, crossed))}); "
+    return [(f"Between {start_year} and {end_year} OMB revised the metro definitions ({', '.join(map(str, crossed))}); "
             "ITA reports each year under the definition then in force, so part of the change can come from "
-            "boundary changes."]
+            "boundary changes.")]

@@ -6,6 +6,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -15,8 +16,19 @@ import orjson
 import psycopg
 import pytest
 import redis
-from conftest import FIXTURES, POSTGRES, scratch_store, snapshot
-from reliability_server import PROBLEM, Gunicorn, Load, TcpProxy, call, gunicorn, report
+from helpers import (
+    FIXTURES,
+    POSTGRES,
+    PROBLEM,
+    Gunicorn,
+    Load,
+    TcpProxy,
+    call,
+    gunicorn,
+    report,
+    scratch_store,
+    snapshot,
+)
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -26,7 +38,7 @@ from loaders import build
 REDIS_URL = os.environ.get("EXPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERIES = "/v1/metros/38900/exports?from=2019"
 SUMMARY = "/v1/stats/summary?year=2023&base_year=2013"
-FLASK = str(ROOT / ".venv" / "bin" / "flask")
+FLASK = (sys.executable, "-m", "flask")
 postgres_only = pytest.mark.skipif(not POSTGRES, reason="needs PostgreSQL (EXPORTS_TEST_POSTGRES_URL)")
 sqlite_only = pytest.mark.skipif(bool(POSTGRES), reason="the SQLite variant")
 
@@ -133,7 +145,7 @@ def test_an_unbuilt_store_is_a_503_not_a_500(tmp_path):
 
 
 def test_a_worker_killed_under_load_is_replaced_and_only_its_request_fails(app, tmp_path, request):
-    paths = lambda i: f"/v1/metros?page_size={1 + i % 40}&sort={('name', 'code', '-name')[i % 3]}"  # noqa: E731
+    paths = lambda i: f"/v1/metros?page_size={1 + i % 40}&sort={('name', 'code', '-name')[i % 3]}"
     with gunicorn(env_for(app.config["DATABASE_URL"]), tmp_path / "gunicorn.log", workers=2) as server:
         before = server.workers()
         assert len(before) == 2
@@ -222,7 +234,7 @@ def summary_totals(client) -> tuple:
 
 def data_build(url: str, data_dir) -> subprocess.Popen:
     env = {**os.environ, "EXPORTS_DATABASE_URL": url}
-    return subprocess.Popen([FLASK, "--app", "wsgi", "data", "build", "--data-dir", str(data_dir), "--force"],
+    return subprocess.Popen([*FLASK, "--app", "wsgi", "data", "build", "--data-dir", str(data_dir), "--force"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -245,20 +257,20 @@ def test_a_reload_under_load_serves_old_or_new_data_never_a_mix_and_no_errors(st
     client = create_app({"DATABASE_URL": store, "DATA_VERSION_TTL": 0, "RATELIMIT_ENABLED": False}).test_client()
     old = summary_totals(client)
     # every figure doubled, so every total doubles
-    twice = lambda v: None if v is None else v * 2  # noqa: E731
+    twice = lambda v: None if v is None else v * 2
     new = (*map(twice, old[:5]), tuple((c, twice(v), twice(b)) for c, v, b in old[5]))
-    paths = lambda i: f"{SUMMARY}&threshold={i}"  # noqa: E731  (a new cache key each time: every request queries)
+    paths = lambda i: f"{SUMMARY}&threshold={i}"  # a new cache key each time: every request queries
     reloads = []
-    with gunicorn(env_for(store), tmp_path / "gunicorn.log", workers=2) as server:
-        with Load(server.base, paths, threads=4) as load:
-            for data_dir in (doubled, FIXTURES, doubled):
-                time.sleep(0.5)
-                started = time.monotonic()
-                build_process = data_build(store, data_dir)
-                output = build_process.communicate(timeout=120)[0].decode()
-                assert build_process.returncode == 0, output
-                reloads.append((started, time.monotonic()))
+    with gunicorn(env_for(store), tmp_path / "gunicorn.log", workers=2) as server, \
+            Load(server.base, paths, threads=4) as load:
+        for data_dir in (doubled, FIXTURES, doubled):
             time.sleep(0.5)
+            started = time.monotonic()
+            build_process = data_build(store, data_dir)
+            output = build_process.communicate(timeout=120)[0].decode()
+            assert build_process.returncode == 0, output
+            reloads.append((started, time.monotonic()))
+        time.sleep(0.5)
     seen = {totals(orjson.loads(r[3])) for r in load.results if r[2] == 200}
     during = [r for r in load.results if any(a <= r[0] <= b for a, b in reloads)]
     report(request, f"reload: {len(load.results)} requests ({len(during)} during the 3 reloads), "

@@ -1,7 +1,7 @@
 """The front (api/front.py): repeats served from memory before Flask, with the same bytes and a fresh budget."""
 
 import pytest
-from conftest import FIXTURES
+from helpers import FIXTURES
 
 from api import create_app
 from api.front import Front

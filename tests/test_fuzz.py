@@ -15,16 +15,16 @@ import pytest
 import yaml
 
 schemathesis = pytest.importorskip("schemathesis", reason="needs schemathesis (test extras: pip install -e '.[test]')")
-from hypothesis import HealthCheck, settings  # noqa: E402
-from reliability_server import PROBLEM, call, gunicorn, report  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
-from schemathesis.specs.openapi.checks import (  # noqa: E402
+from helpers import PROBLEM, call, gunicorn, report
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
 
-from api import ROOT  # noqa: E402
+from api import ROOT
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 LIMIT_REQUEST_LINE = 4094  # gunicorn.conf.py

@@ -92,8 +92,8 @@ def test_ranking_excludes_with_reasons():
     assert [(e["code"], e["reason"]) for e in excluded] == [
         ("2", "no figure for 2010 (suppressed)"),
         ("3", "base 5 is below min_base 10"),
-        ("4", "percent change is undefined from a zero base; CAGR is undefined unless the start value is positive "
-              "and the end value is not negative")]
+        ("4", ("percent change is undefined from a zero base; CAGR is undefined unless the start value is positive "
+              "and the end value is not negative"))]
     ranked, _, count = ranking(places, "share", year=2020, totals={2020: 1000.0}, limit=2)
     assert [(r["code"], r["value"], r["rank"]) for r in ranked] == [("5", 80.0, 1), ("1", 20.0, 2)]
     assert count == 5

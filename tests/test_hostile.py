@@ -3,8 +3,7 @@ unexpected methods and path traversal each get a clear 4xx problem+json (or, for
 never a 5xx, and never change the store."""
 
 import pytest
-from conftest import snapshot
-from reliability_server import PROBLEM, call, gunicorn, raw, report
+from helpers import PROBLEM, call, gunicorn, raw, report, snapshot
 
 REPEATED = "Given more than once; give each parameter once (lists are comma-separated)."
 NOT_UTF8 = "Not valid UTF-8 once percent-decoded."

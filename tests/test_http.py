@@ -4,7 +4,7 @@ import gzip
 
 import brotli
 import pytest
-from conftest import FIXTURES
+from helpers import FIXTURES
 from sqlalchemy import event
 
 from api import create_app
@@ -17,7 +17,7 @@ SERIES = "/v1/metros/38900/exports?from=2020"
 def queries(engine):
     """Count the SQL statements the store runs."""
     statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    listener = lambda *args: statements.append(args[2])
     event.listen(engine, "before_cursor_execute", listener)
     yield statements
     event.remove(engine, "before_cursor_execute", listener)

@@ -4,7 +4,7 @@ import json
 
 import openpyxl
 import pytest
-from conftest import FIXTURES, figure, snapshot
+from helpers import FIXTURES, figure, snapshot
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -162,8 +162,8 @@ BAD_FILES = {
     "non-numeric xlsx cell": (lambda d: _edit_xlsx(d / "ita/ITA_MSA_Export_Series.xlsx", "D2", "12,3x"),
                               "ITA_MSA_Export_Series.xlsx, line 2, column D: '12,3x' is not a number"),
     "unknown title": (lambda d: _edit_xlsx(d / "ita/ITA_MSA_Export_Series.xlsx", "A3", "Atlantis, ZZ"),
-                      "ITA_MSA_Export_Series.xlsx: 1 title(s) match no delineation or crosswalk entry: "
-                      "line 3: 'Atlantis, ZZ'"),
+                      ("ITA_MSA_Export_Series.xlsx: 1 title(s) match no delineation or crosswalk entry: "
+                      "line 3: 'Atlantis, ZZ'")),
     "truncated file": (lambda d: (d / "brookings/cbsa_export.csv").write_text(
         (FIXTURES / "brookings/cbsa_export.csv").read_text()[:-60]),
         "cbsa_export.csv, line 6: row has 3 fields, expected 6 (truncated file?)"),
@@ -224,8 +224,8 @@ def test_census_api_download_then_load(app, tmp_path, engine):
     finally:
         server.shutdown()
     assert result.exit_code == 0, result.output
-    assert asked == ["/exports/statenaics?get=STATE%2CNAICS%2CNAICS_LDESC%2CCTY_CODE%2CCTY_NAME%2CALL_VAL_YR"
-                     "&YEAR=2019&MONTH=12&key=k"]
+    assert asked == [("/exports/statenaics?get=STATE%2CNAICS%2CNAICS_LDESC%2CCTY_CODE%2CCTY_NAME%2CALL_VAL_YR"
+                     "&YEAR=2019&MONTH=12&key=k")]
     saved = tmp_path / "census" / "statenaics_2019.json"
     assert saved.read_bytes() == answer
     from loaders.census import api_source, parse_api_json

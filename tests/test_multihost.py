@@ -1,25 +1,23 @@
 """Two gunicorn instances over one PostgreSQL store and one Redis answer as one API."""
 
 import os
-import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import ExitStack
 
 import pytest
 import redis
-from conftest import FIXTURES, POSTGRES
+from helpers import FIXTURES, POSTGRES, gunicorn
 from sqlalchemy import create_engine
 
-from api import ROOT
 from loaders import build
 
 REDIS_URL = os.environ.get("EXPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 URL = "/v1/metros/38900/exports?from=2019"
 LIMIT = 12
 
-pytestmark = pytest.mark.skipif(not POSTGRES, reason="needs PostgreSQL (EXPORTS_TEST_POSTGRES_URL)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not POSTGRES, reason="needs PostgreSQL (EXPORTS_TEST_POSTGRES_URL)")]
 
 
 def get(base: str, path: str, **headers):
@@ -38,44 +36,11 @@ def hosts(app, tmp_path_factory):
     except redis.RedisError as error:
         pytest.fail(f"Redis is not reachable at {REDIS_URL}: {error}")
     prefix = f"test-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "EXPORTS_DATABASE_URL": app.config["DATABASE_URL"], "EXPORTS_REDIS_URL": REDIS_URL,
+    env = {"EXPORTS_DATABASE_URL": app.config["DATABASE_URL"], "EXPORTS_REDIS_URL": REDIS_URL,
            "EXPORTS_RATELIMIT_LIMIT": f"{LIMIT} per minute", "EXPORTS_DATA_VERSION_TTL": "0",
-           "EXPORTS_RATELIMIT_KEY_PREFIX": prefix, "EXPORTS_CACHE_KEY_PREFIX": prefix + ":", "ACCESS_LOG": "-"}
-    processes, bases = [], []
-    for _ in range(2):
-        log = open(tmp_path_factory.mktemp("gunicorn") / "log", "w")
-        port = _free_port()
-        processes.append(subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--bind",
-             f"127.0.0.1:{port}", "--workers", "2", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=log))
-        bases.append(f"http://127.0.0.1:{port}")
-    try:
-        for base in bases:
-            _wait(base)
-        yield bases
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(base: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if get(base, "/healthz")[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{base} did not start")
+           "EXPORTS_RATELIMIT_KEY_PREFIX": prefix, "EXPORTS_CACHE_KEY_PREFIX": prefix + ":"}
+    with ExitStack() as stack:
+        yield [stack.enter_context(gunicorn(env, tmp_path_factory.mktemp("gunicorn") / "log")).base for _ in range(2)]
 
 
 def test_two_hosts_one_api(app, hosts):

@@ -92,8 +92,8 @@ def test_progress_minneapolis(client):
 def test_progress_without_baseline_year_starts_at_release_and_says_so(client):
     body = client.get("/v1/export-plans/syracuse-2012/progress").get_json()
     assert body["start_year"] == 2012
-    assert body["notes"] == ["The plan states no baseline year; the series starts in 2012, the year the plan was "
-                             "released."]
+    assert body["notes"] == [("The plan states no baseline year; the series starts in 2012, the year the plan was "
+                             "released.")]
     assert body["required_cagr"] == round(100 * (2 ** (1 / 5) - 1), 6)
     assert body["series_goal_value"] == 2 * SYRACUSE_2012
     assert [y["year"] for y in body["years"]] == list(range(2012, 2024))

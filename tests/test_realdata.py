@@ -5,7 +5,7 @@ from collections import Counter, defaultdict
 
 import openpyxl
 import pytest
-from conftest import REAL_DATA, figure
+from helpers import REAL_DATA, figure
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 

@@ -2,7 +2,7 @@
 
 import openpyxl
 import pytest
-from conftest import FIXTURES, REAL_DATA
+from helpers import FIXTURES, REAL_DATA
 
 # ITA goods exports in 2023 and 2013 of the fixture rows (cut verbatim from the real xlsx)
 METROS_2023 = {"31080": 59561594613, "38900": 26973156822, "33460": 22209368013, "45060": 2411674252,
@@ -61,8 +61,8 @@ def test_metro_growth(client):
 def test_state_growth_across_datasets_says_so(client):
     body = client.get("/v1/states/CA/growth?from=2012&to=2018").get_json()
     assert body["change"]["start_value"] == 161757310648 and body["change"]["end_value"] == 178162663737
-    assert body["caveats"] == ["The start and end figures come from different datasets (census-state-exports-2012, "
-                               "census-state-exports-2013-2018)."]
+    assert body["caveats"] == [("The start and end figures come from different datasets (census-state-exports-2012, "
+                               "census-state-exports-2013-2018).")]
 
 
 def test_metro_ranking_by_value(client):

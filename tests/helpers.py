@@ -1,4 +1,5 @@
-"""Helpers for the reliability tests: gunicorn on loopback, plain HTTP calls, raw requests, a TCP proxy."""
+"""Shared test helpers: scratch stores, store snapshots, gunicorn on loopback, plain and raw HTTP calls, a TCP
+proxy that can be cut, and a load generator. Tests import them from here (conftest only defines fixtures)."""
 
 import http.client
 import os
@@ -6,14 +7,81 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 import orjson
+from sqlalchemy import create_engine, text
+from sqlalchemy import select as select_rows
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
-from api import ROOT
+from api import ROOT, create_app
+from loaders import build
+from models import Geography, Observation
+
+FIXTURES = Path(__file__).parent / "data"
+REAL_DATA = Path(os.environ.get("EXPORTS_DATA_DIR") or ROOT.parent / "shared" / "data")
+# Set to an admin URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run the suite on PostgreSQL:
+# each store then lives in a scratch database created for the run and dropped after it.
+POSTGRES = os.environ.get("EXPORTS_TEST_POSTGRES_URL")
+
+
+@contextmanager
+def scratch_store(tmp_path_factory, name: str):
+    if not POSTGRES:
+        yield f"sqlite:///{tmp_path_factory.mktemp(name) / 'store.sqlite'}"
+        return
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    database = f"exports_test_{name}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield make_url(POSTGRES).set(database=database).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_app(url: str, data_dir: Path, **config):
+    app = create_app({"DATABASE_URL": url, "DATA_DIR": str(data_dir), "TESTING": True,
+                      "RATELIMIT_LIMIT": "100000 per minute", "DATA_VERSION_TTL": 0, **config})
+    build(app.extensions["store_engine"], data_dir)
+    return app
+
+
+def snapshot(engine) -> list[tuple]:
+    """Every observation and geography in the store, for 'nothing changed' checks."""
+    with Session(engine) as session:
+        observations = session.execute(select_rows(
+            Observation.dataset_id, Observation.indicator, Observation.geography_id, Observation.industry,
+            Observation.partner, Observation.year, Observation.value, Observation.status)
+            .order_by(*Observation.__table__.primary_key.columns)).all()
+        geographies = session.execute(select_rows(Geography.kind, Geography.code, Geography.name)
+                                      .order_by(Geography.kind, Geography.code)).all()
+    return [*map(tuple, observations), *map(tuple, geographies)]
+
+
+def figure(engine, dataset: str, kind: str, code: str, year: int, indicator: str | None = None,
+           industry: str = "ALL", partner: str = "WLD") -> tuple:
+    """(value, status) of one stored observation."""
+    o = Observation
+    with Session(engine) as session:
+        query = (select_rows(o.value, o.status).join(Geography, Geography.id == o.geography_id)
+                 .where(o.dataset_id == dataset, Geography.kind == kind, Geography.code == code, o.year == year,
+                        o.industry == industry, o.partner == partner))
+        if indicator:
+            query = query.where(o.indicator == indicator)
+        rows = session.execute(query).all()
+    assert len(rows) == 1, rows
+    return tuple(rows[0])
+
 
 PROBLEM = "application/problem+json"
 
@@ -83,7 +151,7 @@ class Gunicorn:
         self.log = log
         full_env = {**os.environ, "ACCESS_LOG": "-", **env}
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--bind",
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--bind",
              f"127.0.0.1:{self.port}", "--workers", str(workers), *args, "wsgi:app"],
             cwd=ROOT, env=full_env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -228,7 +296,7 @@ class Load:
             except (OSError, http.client.HTTPException) as e:
                 self.results.append((time.monotonic(), path, None, f"{type(e).__name__}: {e}"))
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Self:
         for t in self.threads:
             t.start()
         return self
