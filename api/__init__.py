@@ -40,6 +40,8 @@ def create_app(config: dict | None = None) -> Flask:
         # Number of proxies in front of the API whose X-Forwarded-For is trusted (0 = none).
         PROXY_COUNT=0,
         MAX_CONTENT_LENGTH=16 * 1024,
+        # Compress responses here (brotli, gzip); off on hosts behind the nginx edge, which compresses instead.
+        COMPRESS=True,
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_MIN_SIZE=1024,
         COMPRESS_MIMETYPES=["application/json", "application/problem+json", "text/csv", "text/html",
@@ -78,7 +80,8 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)  # before_request hooks run in this order: check the request, then count it
     limits.init_app(app)
     cors.init_app(app)
-    Compress(app)
+    if app.config["COMPRESS"]:
+        Compress(app)
     api = Api(app)
     for module in (metros, states, plans, stats, codes, limits):
         api.register_blueprint(module.blp)

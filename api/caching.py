@@ -138,7 +138,7 @@ def _validators(response: Response, etag: str, loaded_at: datetime) -> Response:
     response.headers.extend(((
         "ETag", f'"{etag}"'), ("Last-Modified", _http_date(loaded_at)),
         ("Cache-Control", f"public, max-age={current_app.config['CACHE_MAX_AGE']}"),
-        ("Vary", "Accept, Accept-Encoding")))
+        ("Vary", "Accept, Accept-Encoding" if current_app.config["COMPRESS"] else "Accept")))
     return response
 
 
