@@ -51,6 +51,7 @@ def settings() -> dict:
     env.setdefault("EXPORTS_DATA_DIR", str((ROOT.parent / "shared" / "data").resolve()))
     env.setdefault("EDGE_USER", getpass.getuser())  # nginx's workers run as the user who starts it
     env["PYTHON"] = sys.executable
+    env.setdefault("NGINX", shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin") or "nginx")
     if "EXPORTS_DATABASE_URL" not in env:
         admin = make_url(env.get("POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
         env["EXPORTS_DATABASE_URL"] = admin.set(database=env.get("DATABASE", "metro_exports")).render_as_string(
@@ -105,12 +106,12 @@ def answers(url: str) -> bool:
 
 
 def start(env: dict, build: bool, timeout: float = 60) -> None:
-    if shutil.which("nginx") is None:
-        sys.exit("nginx is not installed (Debian: apt-get install nginx-light or nginx)")
+    if shutil.which(env["NGINX"]) is None:
+        sys.exit("nginx is not installed (Debian: apt-get install nginx)")
     if build:
         build_store(env)
     edge = write_edge(env)
-    subprocess.run(["nginx", "-q", "-t", "-p", f"{edge}/", "-c", str(edge / "nginx.conf"), "-g",
+    subprocess.run([env["NGINX"], "-q", "-t", "-p", f"{edge}/", "-c", str(edge / "nginx.conf"), "-g",
                     f"user {env['EDGE_USER']};"], check=True)
     supervisor(env, "supervisord")
     hosts = [f"http://127.0.0.1:{int(env['API_PORT']) + n}/readyz" for n in range(int(env["API_HOSTS"]))]
