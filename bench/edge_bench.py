@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+import redis
 from common import BENCH, HOST, ROOT, code_version, free_port, progress, stop
 from http_bench import (
     SERIES,
@@ -96,6 +97,13 @@ class Topology:
                                 cwd=ROOT, capture_output=True, text=True, check=False)
         if result.returncode and action == "start":
             sys.exit(f"topology {self.name} did not start:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+    def stop(self) -> None:
+        """Stop everything, and drop the Redis keys the hosts wrote under this topology's prefix."""
+        self.run("stop")
+        client = redis.Redis.from_url(self.env.get("EXPORTS_REDIS_URL", "redis://127.0.0.1:6379/0"))
+        for key in client.scan_iter(f"*{self.env['EXPORTS_RATELIMIT_KEY_PREFIX']}*"):
+            client.delete(key)
 
     def pid(self, program: str) -> int:
         result = subprocess.run([BIN / "supervisorctl", "-c", ROOT / "deploy" / "supervisord.conf", "pid", program],
@@ -344,7 +352,7 @@ def main() -> None:
         finally:
             try:
                 for topology in topologies:
-                    topology.run("stop")
+                    topology.stop()
                 for process in reversed(processes):
                     stop(process)
             finally:

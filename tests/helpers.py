@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Self
 
 import orjson
+import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy import select as select_rows
 from sqlalchemy.engine import make_url
@@ -362,7 +363,12 @@ class Topology:
         return self
 
     def stop(self) -> None:
+        """Stop everything, and drop the Redis keys the hosts wrote under this topology's prefix."""
         self.run("stop", check=False)
+        if self.env.get("EXPORTS_REDIS_URL"):
+            client = redis.Redis.from_url(self.env["EXPORTS_REDIS_URL"])
+            for key in client.scan_iter(f"*{self.env['EXPORTS_RATELIMIT_KEY_PREFIX']}*"):
+                client.delete(key)
 
     def supervisorctl(self, *args: str) -> str:
         command = [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(ROOT / "deploy" / "supervisord.conf"),

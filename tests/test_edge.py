@@ -122,10 +122,6 @@ def edge(tmp_path_factory):
                      {"EXPORTS_REDIS_URL": REDIS_URL, "EXPORTS_RATELIMIT_LIMIT": "100000 per hour"}) as running:
         running.real_data = real
         yield running
-        prefix = running.env["EXPORTS_RATELIMIT_KEY_PREFIX"]
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(f"*{prefix}*"):
-            client.delete(key)
 
 
 def test_hosts_behind_the_edge_leave_compression_to_it(app):
