@@ -224,6 +224,7 @@ def test_the_edge_answers_its_own_errors_as_problems(edge):
         reply = exchange(edge.base, b"GET /v1/states HTTP/1.1\r\nHost: a\r\n" + malformed + b"\r\n")
         assert is_problem(reply, 400), (malformed, reply)
     assert is_problem(exchange(edge.base, b"NOT HTTP\r\n\r\n"), 400)
+    assert is_problem(fetch(edge.base, "/_edge/502"), 404)  # the edge's error pages are its own only
     # 80 small headers: under the edge's limits, so the host answers (not gunicorn's text/html 431)
     many = {f"X-Extra-{n}": "1" for n in range(80)}
     assert fetch(edge.base, "/v1/states?page_size=3", many).json["meta"]["page_size"] == 3
