@@ -119,7 +119,8 @@ def edge(tmp_path_factory):
     real = (REAL_DATA / "ita" / "ITA_MSA_Export_Series.xlsx").exists()
     with scratch_store(tmp_path_factory, "edge") as url, \
             topology(url, REAL_DATA if real else FIXTURES, tmp_path_factory.mktemp("edge"),
-                     {"EXPORTS_REDIS_URL": REDIS_URL, "EXPORTS_RATELIMIT_LIMIT": "100000 per hour"}) as running:
+                     {"EXPORTS_REDIS_URL": REDIS_URL, "EXPORTS_RATELIMIT_LIMIT": "100000 per hour",
+                      "EXPORTS_CACHE_SHARED_MAX_AGE": "300"}) as running:  # nothing expires during a test
         running.real_data = real
         yield running
 
@@ -340,7 +341,8 @@ def test_rate_limits_behind_the_edge(tmp_path_factory):
     cached = "/v1/metros/38900/exports?from=2019"
     with scratch_store(tmp_path_factory, "edgelimits") as url, \
             topology(url, FIXTURES, tmp_path_factory.mktemp("edgelimits"),
-                     {"EXPORTS_REDIS_URL": REDIS_URL, "EXPORTS_RATELIMIT_LIMIT": "5 per minute"}) as edge:
+                     {"EXPORTS_REDIS_URL": REDIS_URL, "EXPORTS_RATELIMIT_LIMIT": "5 per minute",
+                      "EXPORTS_CACHE_SHARED_MAX_AGE": "300"}) as edge:
         first = fetch(edge.base, cached, source=CLIENT_A)
         assert first.headers["x-edge-cache"] == "MISS" and first.headers["x-ratelimit-remaining"] == "4"
         for _ in range(10):
