@@ -4,10 +4,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
-from loaders import brookings, census, delineations, indicators, ita, plans
+from loaders import brookings, census, delineations, gazetteer, indicators, ita, plans
 from loaders.files import SourceError
 from loaders.places import seed
 from loaders.store import Result
@@ -16,6 +16,7 @@ from models.dataset import store_version
 
 # In dependency order: geographies first, then the sources that refer to them.
 STEPS = (
+    ("Census Gazetteer land areas", gazetteer.load),
     ("delineations", delineations.load),
     ("ITA metro exports", ita.load),
     ("Census state exports", census.load),
@@ -35,6 +36,9 @@ def build(engine: Engine, data_dir: Path, force: bool = False,
     """
     if not Path(data_dir).is_dir():
         raise SourceError(data_dir, "data directory not found")
+    if outdated(engine):
+        Base.metadata.drop_all(engine)
+        force = True
     Base.metadata.create_all(engine)
     results: list[Result] = []
     with Session(engine) as session, session.begin():
@@ -48,6 +52,17 @@ def build(engine: Engine, data_dir: Path, force: bool = False,
             stamp(session)
             session.execute(text("ANALYZE"))  # fresh planner statistics: PostgreSQL misplans an unanalysed join
     return results
+
+
+def outdated(engine: Engine) -> bool:
+    """Whether the store lacks a table or column of the models: built by an older version (or never), it is then
+    built again from nothing, every source loaded, so that no new table or column stays empty beside unchanged
+    datasets."""
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names())
+    return any(table.name not in tables or
+               {c.name for c in table.columns} - {c["name"] for c in inspector.get_columns(table.name)}
+               for table in Base.metadata.sorted_tables)
 
 
 def stamp(session: Session) -> None:

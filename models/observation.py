@@ -2,7 +2,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import ForeignKey, Index, Select, String, and_, bindparam, func, literal, or_, select
+from sqlalchemy import ForeignKey, Index, Select, String, Text, and_, bindparam, func, literal, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -16,7 +16,8 @@ WORLD = "WLD"
 class Observation(Base):
     """One figure: a dataset's value of an indicator for a place, year, industry and partner.
 
-    A value the source suppressed or lacks is NULL with a status saying why, never 0.
+    A value the source suppressed or lacks is NULL with a status saying why, never 0; `note` gives the reason where
+    the status alone does not (an ITA blank in a year the area was not a metropolitan area).
     """
 
     __tablename__ = "observations"
@@ -30,6 +31,7 @@ class Observation(Base):
     year: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16), default="ok")
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Industry(Base):
