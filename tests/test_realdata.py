@@ -195,6 +195,7 @@ def test_gazetteer_files_as_the_readme_describes_them():
     metros = [r for r in cbsas if r["CBSA_TYPE"] == "1"]
     in_pr = [r for r in cbsas if r["NAME"].endswith(("PR Metro Area", "PR Micro Area"))]
     assert (len(cbsas), len(metros), len(in_pr), sum(r["CBSA_TYPE"] == "1" for r in in_pr)) == (939, 392, 12, 8)
+    assert sum(r["CBSA_TYPE"] == "2" for r in cbsas) == 547
     assert sum(r["CSAFP"] == "" for r in cbsas) == 388
     metro_land = sum(int(r["ALAND"]) for r in metros)
     outside_pr = sum(int(r["ALAND"]) for r in metros if r not in in_pr)
@@ -216,10 +217,15 @@ def test_cbsa_land_from_counties_agrees_with_the_cbsa_file():
                    and sum(land[c] for c in area.counties) == cbsa[code].land)
     assert same("2013") == 791
     assert same("2018") == len(parsed.files["2018"]) == 927
-    # every county of the 2013 list is in the 2010 file, Bedford city (51515, Lynchburg) included
-    assert set().union(*(a.counties for a in parsed.files["2013"].values())) <= parsed.land[
-        "census-gazetteer-2010-counties"].keys()
-    assert "51515" in parsed.land["census-gazetteer-2010-counties"] and "51515" not in land
+    # every county of the 2013 list is in the 2010 file, Bedford city (51515, Lynchburg) included; every county of
+    # the 2023 list is in the 2020 file
+    listed_2013 = [c for a in parsed.files["2013"].values() for c in a.counties]
+    listed_2023 = [c for a in parsed.files["2023"].values() for c in a.counties]
+    assert (len(listed_2013), len(parsed.files["2013"]), len(listed_2023), len(parsed.files["2023"])) == (
+        1882, 929, 1834, 918)
+    assert set(listed_2013) <= parsed.land["census-gazetteer-2010-counties"].keys()
+    assert set(listed_2023) <= land.keys()
+    assert "51515" in listed_2013 and "51515" not in land
 
 
 def test_the_universe_of_2010_has_the_metros_of_2010(engine):
