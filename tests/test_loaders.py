@@ -4,13 +4,15 @@ import json
 
 import openpyxl
 import pytest
-from helpers import FIXTURES, figure, snapshot
-from sqlalchemy import select
+from helpers import FIXTURES, REAL_DATA, figure, snapshot
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loaders import SourceError, build
 from loaders.files import sha256
-from models import Dataset, Geography, Industry, Partner
+from loaders.indicators import given_to_two_areas
+from loaders.places import Places
+from models import Dataset, Geography, Industry, Observation, Partner
 
 
 def test_ita_figures_are_dollars_and_blanks_are_null_with_a_status(engine):
@@ -98,9 +100,8 @@ def test_census_api_json_shape(engine):
 
 def test_metro_monitor_conflicts_aggregates_and_derived_population(engine):
     assert figure(engine, "metro-monitor-2021", "metro", "10180", 2019, "jobs") == (78880.617, "ok")
-    # 28780 is listed for two areas with different GDP: the file does not say which is right
+    # 28780 is listed for two areas: see test_metro_monitor_code_given_to_two_areas_is_conflicting...
     assert figure(engine, "metro-monitor-2021", "metro", "28780", 2017, "real_gdp") == (None, "conflicting")
-    assert figure(engine, "metro-monitor-2021", "metro", "28780", 2017, "jobs") == (13447.672, "ok")  # same twice
     assert figure(engine, "metro-monitor-2021", "metro", "10180", 2019, "population") == (
         round(9284855808 / 53962.895), "derived")
     assert figure(engine, "metro-monitor-2021", "metro", "10180", 2019, "population")[0] == 172060
@@ -234,3 +235,59 @@ def test_census_api_download_then_load(app, tmp_path, engine):
         rows = parse_api_json(saved, Places(session), {}, {})
     assert api_source(saved).id == "census-api-statenaics-2019"
     assert len(rows) == 5 and rows.rejects == {"not an annual (December year-to-date) row": 1}
+
+
+def test_metro_monitor_code_given_to_two_areas_is_conflicting_even_where_the_rows_agree(engine):
+    # The file lists 28780 as Kingsville, TX and as Las Vegas, NM (whose code is 29780): jobs and wages agree
+    # between the two, GDP and output per person do not; no figure of 28780 can be told to be Kingsville's.
+    for indicator in ("jobs", "average_annual_wage", "real_gdp", "output_per_person", "population"):
+        assert figure(engine, "metro-monitor-2021", "metro", "28780", 2017, indicator) == (None, "conflicting")
+    with Session(engine) as session:
+        rows = session.execute(select(Observation.status, func.count()).join(Geography).where(
+            Observation.dataset_id == "metro-monitor-2021", Geography.code == "28780").group_by(Observation.status))
+        assert dict(rows.all()) == {"conflicting": 3 * 5}  # 2017-2019 x jobs, GDP, wage, output, population
+    assert figure(engine, "metro-monitor-2021", "metro", "10180", 2019, "jobs") == (78880.617, "ok")
+
+
+@pytest.mark.parametrize(("code", "titles", "two"), [
+    ("28780", {"Kingsville, TX Micropolitan Statistical Area", "Las Vegas, NM Micropolitan Statistical Area"}, True),
+    ("28780", {"Kingsville, TX Micropolitan Statistical Area", "Kingsville, TX Micropolitan Statistical Area "}, False),
+    ("38900", {"Portland-Vancouver-Hillsboro, OR-WA Metropolitan Statistical Area",
+               "Portland-Vancouver, OR-WA Metropolitan Statistical Area"}, False),  # a variant of the same area
+    ("38900", {"Portland-Vancouver-Hillsboro, OR-WA Metropolitan Statistical Area",
+               "Portland-South Portland, ME Metropolitan Statistical Area"}, True),
+    ("49740", {"Yuma, AZ Metropolitan Statistical Are", "Yuma, AZ Metropolitan Statistical Area"}, False),
+])
+def test_titles_of_two_areas(engine, code, titles, two):
+    with Session(engine) as session:
+        assert given_to_two_areas(Places(session), code, titles) is two
+
+
+@pytest.mark.realdata
+def test_metro_monitor_real_file_gives_only_28780_to_two_areas(real_app):
+    import csv
+
+    from loaders.indicators import GROWTH_FILE, PROSPERITY_FILE
+    titles: dict[str, set[str]] = {}
+    for name, column in ((GROWTH_FILE, "cbsa"), (PROSPERITY_FILE, "cbsa_code")):
+        with open(REAL_DATA / name, encoding="utf-8-sig", newline="") as f:
+            for row in csv.DictReader(f):
+                titles.setdefault(row[column], set()).add(row["cbsa_name"])
+    engine = real_app.extensions["store_engine"]
+    with Session(engine) as session:
+        places = Places(session)
+        shared = [c for c, names in titles.items() if places.id("metro", c) and given_to_two_areas(places, c, names)]
+        # Codes listed under two titles of one area (spacing, 'Macon-Bibb' for 'Macon-Bibb County', a retitling)
+        assert sorted(c for c, names in titles.items() if len(names) > 1 and c not in shared) == [
+            "12420", "13980", "14740", "19430", "20140", "21660", "30940", "31420", "31860", "33940", "40900", "41860",
+            "49260", "99997"]
+        # Every CBSA's own delineation titles are one area
+        own = session.execute(select(Geography.code, Geography.titles).where(Geography.kind == "metro")).all()
+        assert [c for c, t in own if given_to_two_areas(places, c, set(t.values()))] == []
+        statuses = session.execute(select(Observation.status, func.count()).join(Geography).where(
+            Observation.dataset_id == "metro-monitor-2021", Geography.code == "28780").group_by(Observation.status))
+        assert dict(statuses.all()) == {"conflicting": 11 * 6}  # 2009-2019 x five indicators and population
+    assert shared == ["28780"]
+    # Las Vegas, NM under its own code keeps its own figures
+    assert figure(engine, "metro-monitor-2021", "metro", "29780", 2009, "jobs") == (9906.2246, "ok")
+    assert figure(engine, "metro-monitor-2021", "metro", "29780", 2009, "real_gdp") == (771178048, "ok")
