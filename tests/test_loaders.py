@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loaders import SourceError, build
+from loaders.census import hierarchy
 from loaders.files import sha256
 from loaders.indicators import given_to_two_areas
 from loaders.places import Places
@@ -291,3 +292,65 @@ def test_metro_monitor_real_file_gives_only_28780_to_two_areas(real_app):
     # Las Vegas, NM under its own code keeps its own figures
     assert figure(engine, "metro-monitor-2021", "metro", "29780", 2009, "jobs") == (9906.2246, "ok")
     assert figure(engine, "metro-monitor-2021", "metro", "29780", 2009, "real_gdp") == (771178048, "ok")
+
+
+def test_industries_have_parents_and_ranges_are_aggregates(engine, client):
+    with Session(engine) as session:
+        links = {i.code: (i.level, i.parent, i.aggregate) for i in session.scalars(select(Industry))}
+    assert links == {
+        "ALL": (0, None, False), "31-33": (2, "ALL", True), "11": (2, "ALL", False), "21": (2, "ALL", False),
+        "31": (2, "31-33", False), "32": (2, "31-33", False), "33": (2, "31-33", False), "91": (2, "ALL", False),
+        "93": (2, "ALL", False), "98": (2, "ALL", False), "99": (2, "ALL", False), "336": (3, "33", False),
+        "3361": (4, "336", False)}
+    body = client.get("/v1/industries?level=2&page_size=20").get_json()
+    assert [(i["code"], i["parent"], i["aggregate"]) for i in body["data"]][:4] == [
+        ("11", "ALL", False), ("21", "ALL", False), ("31", "31-33", False), ("31-33", "ALL", True)]
+
+
+def test_a_naics_level_adds_up_to_all_industries_without_double_counting(client):
+    # Oregon 2018 (rows cut from the real file): 11 + 21 + 31 + 32 + 33 + 91 + 93 + 98 + 99 = ALL, to the dollar;
+    # 31-33 (= 31 + 32 + 33) would count manufacturing twice.
+    total = client.get("/v1/states/OR/exports?from=2018&to=2018&dataset=census-state-exports-2013-2018").get_json()
+    level = client.get("/v1/states/OR/exports?naics_level=2&from=2018&dataset=census-state-exports-2013-2018")
+    parts = {p["industry"]: p["value"] for p in level.get_json()["data"]}
+    assert total["data"][0]["value"] == 22331756938 == sum(parts.values())
+    assert parts["31"] + parts["32"] + parts["33"] == 19713656031  # the file's 31-33
+    assert "31-33" not in parts
+
+
+@pytest.mark.parametrize(("codes", "expected"), [
+    ({"ALL", "31-33", "336"}, {"ALL": (None, False), "31-33": ("ALL", False), "336": ("31-33", False)}),
+    ({"ALL", "44-45", "44", "441", "4411"}, {"ALL": (None, False), "44-45": ("ALL", True), "44": ("44-45", False),
+                                             "441": ("44", False), "4411": ("441", False)}),
+    ({"ALL", "48-49", "4811", "910", "9100"}, {"ALL": (None, False), "48-49": ("ALL", False),
+                                               "4811": ("48-49", False), "910": ("ALL", False),
+                                               "9100": ("910", False)}),
+    ({"ALL", "31-33", "HS31", "HS3101"}, {"ALL": (None, False), "31-33": ("ALL", False), "HS31": ("ALL", False),
+                                          "HS3101": ("HS31", False)}),
+])
+def test_industry_hierarchy(codes, expected):
+    assert hierarchy(codes) == expected
+
+
+@pytest.mark.realdata
+def test_each_naics_level_adds_up_to_all_industries_on_the_real_files(real_app):
+    from models.observation import EXPORTS, series
+    engine = real_app.extensions["store_engine"]
+    checked, levels = 0, {}
+    with Session(engine) as session:
+        assert session.get(Industry, "31-33").aggregate and session.get(Industry, "33").parent == "31-33"
+        places = session.scalars(select(Geography).where(Geography.kind.in_(["nation", "state", "unallocated"])))
+        for geo in places:
+            for dataset in ("census-state-exports-2012", "census-state-exports-2013-2018"):
+                total = {r.year: r.value for r in session.execute(series(geo.id, EXPORTS, dataset))}
+                for level in (2, 3, 4):
+                    sums = {}
+                    for r in session.execute(series(geo.id, EXPORTS, dataset, naics_level=level)):
+                        sums[r.year] = sums.get(r.year, 0) + (r.value or 0)
+                    for year, value in sums.items():
+                        assert value == total[year], (geo.code, dataset, level, year)
+                        checked += 1
+                        levels.setdefault(dataset, set()).add(level)
+    # The 2012 file has 3- and 4-digit codes only; 2013-2018 has 2 to 4 digits. Every sum is exact to the dollar.
+    assert levels == {"census-state-exports-2012": {3, 4}, "census-state-exports-2013-2018": {2, 3, 4}}
+    assert checked == 55 * 2 + 51 * 6 * 3
