@@ -58,22 +58,22 @@ def progress(plan: ExportPlan, series: Series, statuses: dict[int, str]) -> dict
     notes = [n for n in (first_note,) if n]
     multiple = (plan.target_value / plan.baseline_value
                 if plan.target_value and plan.baseline_value else None)
-    required, required_reason = None, None
+    required, required_reason, growth = None, None, None
     if multiple is None:
         required_reason = "the plan states no baseline and target values"
     elif plan.target_year is None:
         required_reason = "the plan states no target year"
     else:
         required, required_reason = cagr(plan.baseline_value, plan.target_value, plan.target_year - first)
+        if required is not None:  # the exact rate: the rounded percentage would drift from the goal by dollars
+            growth = multiple ** (1 / (plan.target_year - first))
     base = years.get(first)
     goal = round(base * multiple) if base is not None and multiple is not None else None
     last = max((y for y, v in years.items() if v is not None), default=None)
     achieved = change(years, first, last, statuses) if last is not None else None
     reached = first_year_at_least(years, goal, first) if goal is not None else None
     indexed, _ = index(years, first)
-    path = {}
-    if base is not None and required is not None:
-        path = {y: round(base * (1 + required / 100) ** (y - first)) for y in years}
+    path = {y: round(base * growth ** (y - first)) for y in years} if base is not None and growth else {}
     return {
         "start_year": first,
         "target_multiple": round(multiple, DIGITS) if multiple is not None else None,

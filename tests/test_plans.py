@@ -78,7 +78,15 @@ def test_progress_los_angeles(client):
     assert achieved["cagr"] == round(100 * ((LA_2023 / LA_2010) ** (1 / 13) - 1), 6)
     first, last = body["years"][0], body["years"][-1]
     assert first == {"year": 2010, "value": LA_2010, "status": "ok", "index": 100, "on_track_value": LA_2010}
-    assert last["on_track_value"] == round(LA_2010 * (1 + 0.14869835) ** 13)
+    assert last["on_track_value"] == round(LA_2010 * 2 ** (13 / 5))
+
+
+@pytest.mark.parametrize("slug", ["los-angeles-2012", "minneapolis-saint-paul-2012", "syracuse-2012"])
+def test_on_track_path_reaches_the_goal_in_the_target_year_to_the_dollar(client, slug):
+    body = client.get(f"/v1/export-plans/{slug}/progress").get_json()
+    on_track = {y["year"]: y["on_track_value"] for y in body["years"]}
+    assert on_track[body["start_year"]] == body["series_start_value"]
+    assert on_track[body["target"]["year"]] == body["series_goal_value"]
 
 
 def test_progress_minneapolis(client):
