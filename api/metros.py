@@ -2,7 +2,7 @@
 
 from flask import current_app
 from flask.views import MethodView
-from sqlalchemy import and_, select
+from sqlalchemy import and_
 
 from api import db, lookups
 from api.caching import cached
@@ -10,9 +10,10 @@ from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
 from api.series import express, growth, series_response
-from models import ExportPlan, Geography, Observation
+from models import Geography, Observation
 from models.geography import metros
 from models.observation import EXPORTS, INDICATORS, coverage, place_series, series
+from models.plan import plans_of
 from schemas.common import FormatArgs, SeriesSchema
 from schemas.places import IndicatorArgs, MetroDetailSchema, MetroExportsArgs, MetroPageSchema, MetroQueryArgs
 from schemas.stats import GrowthArgs, GrowthSchema
@@ -72,8 +73,7 @@ class Metro(MethodView):
         """Get a metro: principal states, land area, titles by delineation, datasets available"""
         geo = lookups.metro(code)
         geo.datasets = db.session.execute(coverage(geo.id)).mappings().all()
-        geo.export_plans = db.session.scalars(select(ExportPlan).where(ExportPlan.geography_id == geo.id)
-                                              .order_by(ExportPlan.cohort)).all()
+        geo.export_plans = db.session.scalars(plans_of(geo.id)).all()
         return geo
 
 
