@@ -1,4 +1,4 @@
-"""Finding the thing a path names, or a 404 that says what was probably meant."""
+"""Finding the thing a path or parameter names, or a 404 (400 for a parameter) that says what was probably meant."""
 
 import re
 
@@ -6,11 +6,9 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from api import db
-from api.caching import per_version
 from api.problems import not_found
-from models import Dataset, Geography
+from models import Dataset, Geography, figures
 from models.geography import find
-from models.observation import INDICATORS
 
 
 def metro(code: str) -> Geography:
@@ -53,26 +51,26 @@ def dataset(id_: str) -> Dataset:
     return db.session.get(Dataset, id_)
 
 
-SOURCE_FIELDS = ("id", "title", "publisher", "source_url", "unit", "dollar_basis")
-
-
-@per_version
-def _provenance() -> dict[str, dict]:
-    rows = db.session.execute(select(*(getattr(Dataset, f) for f in SOURCE_FIELDS))).all()
-    return {r.id: dict(zip(SOURCE_FIELDS, r)) for r in rows}
-
-
-def source(id_: str) -> dict:
-    """A dataset's provenance as a response carries it (every dataset's is read once per data version)."""
-    found = _provenance().get(id_)
+def source(id_: str) -> figures.Source:
+    """A dataset's provenance as a response names it; 404 for an unknown id."""
+    found = figures.provenance(db.snapshot()).get(id_)
     if found is None:
         not_found(f"No dataset has the id '{id_[:64]}'.", "The loaded datasets are listed at /v1/datasets")
     return found
 
 
-def sources(ids) -> list[dict]:
+def sources(ids) -> list[figures.Source]:
     return [source(i) for i in sorted(set(ids))]
 
 
-def indicators(names) -> list[dict]:
-    return [vars(INDICATORS[n]) for n in sorted(set(names)) if n in INDICATORS]
+def exports_indicator(dataset: str) -> str:
+    """The exports indicator of a dataset; 400 naming the `dataset` parameter if it holds none."""
+    found = figures.exports_indicator(db.snapshot(), dataset)
+    if found is None:
+        abort(400, messages={"query": {"dataset": [f"dataset '{dataset}' has no exports series"]}})
+    return found
+
+
+def denominators(dataset: str, indicator: str, industry: str, partner: str) -> figures.NationalTotals:
+    """The national totals a share of this request divides by."""
+    return figures.national(db.snapshot(), dataset, indicator, industry, partner)

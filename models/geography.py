@@ -56,6 +56,11 @@ class Geography(Base):
     )
 
     @property
+    def place(self) -> dict:
+        """The place as a series names it."""
+        return {"kind": self.kind, "code": self.code, "name": self.name}
+
+    @property
     def former_titles(self) -> list[str]:
         return sorted({t for t in (self.titles or {}).values() if t != self.name})
 
