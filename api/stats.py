@@ -37,12 +37,15 @@ class MetroRankings(MethodView):
     @csv_columns(*RANKED_COLUMNS)
     def get(self, args):
         """Rank metros by exports, share of the national total, growth or CAGR"""
-        dataset = lookups.source(args.get("dataset", "ita-metro-exports")).id
+        snapshot, dataset = db.snapshot(), lookups.source(args.get("dataset", "ita-metro-exports")).id
         indicator = lookups.exports_indicator(dataset)
-        found = [p for p in figures.places(db.snapshot(), dataset, indicator, ("metro",))
+        found = [p for p in figures.places(snapshot, dataset, indicator, ("metro",))
                  if args.get("type") in (None, p.metro_type)]
         totals = lookups.denominators(dataset, indicator, "ALL", "WLD") if args["by"] == "share" else None
-        return encoded(ranking_body(args, found, lookups.sources([dataset]), INDICATORS[indicator], "ALL", totals))
+        changes = (figures.changes(snapshot, dataset, indicator, ("metro",), args["from_"], args["to"])
+                   if args["by"] in ("growth", "cagr") else None)
+        return encoded(ranking_body(args, found, lookups.sources([dataset]), INDICATORS[indicator], "ALL", totals,
+                                    changes))
 
 
 @blp.route("/rankings/states")

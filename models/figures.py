@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import wraps
 from types import MappingProxyType
 
-from sqlalchemy import Connection, exists, select
+from sqlalchemy import exists, select
 
 from models import Dataset, Geography, Observation
 from models.engine import Snapshot
@@ -23,7 +23,7 @@ from models.stats import Place
 
 
 def per_version(maxsize: int) -> Callable:
-    """Remember a function of (connection, *args) per (data version, *args): the `maxsize` most recently used."""
+    """Remember a function of (snapshot, *args) per (data version, *args): the `maxsize` most recently used."""
     def decorator(function: Callable) -> Callable:
         results: OrderedDict[tuple, object] = OrderedDict()
         lock = threading.Lock()
@@ -35,7 +35,7 @@ def per_version(maxsize: int) -> Callable:
                 if key in results:
                     results.move_to_end(key)
                     return results[key]
-            value = function(snapshot.connection, *args)
+            value = function(snapshot, *args)
             with lock:
                 results[key] = value
                 while len(results) > maxsize:
@@ -59,26 +59,26 @@ class Source:
 
 
 @per_version(maxsize=4)
-def provenance(connection: Connection) -> MappingProxyType:
+def provenance(snapshot: Snapshot) -> MappingProxyType:
     """{dataset id: Source} for every loaded dataset."""
-    rows = connection.execute(select(Dataset.id, Dataset.title, Dataset.publisher, Dataset.source_url, Dataset.unit,
-                                     Dataset.dollar_basis).order_by(Dataset.id))
+    rows = snapshot.connection.execute(select(Dataset.id, Dataset.title, Dataset.publisher, Dataset.source_url,
+                                              Dataset.unit, Dataset.dollar_basis).order_by(Dataset.id))
     return MappingProxyType({r.id: Source(*r) for r in rows})
 
 
 @per_version(maxsize=64)
-def exports_indicator(connection: Connection, dataset: str) -> str | None:
+def exports_indicator(snapshot: Snapshot, dataset: str) -> str | None:
     """The exports indicator a dataset holds (goods, or goods and services), or None if it holds none."""
-    return connection.scalar(select(Observation.indicator).where(
+    return snapshot.connection.scalar(select(Observation.indicator).where(
         Observation.dataset_id == dataset, Observation.indicator.in_(EXPORTS)).limit(1))
 
 
 @per_version(maxsize=4)
-def state_datasets(connection: Connection) -> tuple[str, ...]:
+def state_datasets(snapshot: Snapshot) -> tuple[str, ...]:
     """The datasets with state figures of goods exports (the Census ones), in id order."""
-    ids = connection.scalars(select(Dataset.id).order_by(Dataset.id)).all()
+    ids = snapshot.connection.scalars(select(Dataset.id).order_by(Dataset.id)).all()
     o = Observation
-    return tuple(d for d in ids if connection.scalar(select(exists().where(
+    return tuple(d for d in ids if snapshot.connection.scalar(select(exists().where(
         o.dataset_id == d, o.indicator == "exports_goods",
         o.geography_id.in_(select(Geography.id).where(Geography.kind == "state"))))))
 
@@ -90,31 +90,38 @@ class NationalTotals:
 
 
 @per_version(maxsize=64)
-def national(connection: Connection, dataset: str, indicator: str, industry: str = ALL_INDUSTRIES,
+def national(snapshot: Snapshot, dataset: str, indicator: str, industry: str = ALL_INDUSTRIES,
              partner: str = WORLD) -> NationalTotals:
     """National totals per year for a dataset: its United States row where it has one (Census files), else the sum
     of every place (ITA: all metros and the unallocated rows, which together make the national total)."""
     nation, parts = national_totals(dataset, indicator, industry, partner)
-    rows = connection.execute(nation).all()
+    rows = snapshot.connection.execute(nation).all()
     if rows:
         return NationalTotals(MappingProxyType({y: total for y, total, _ in rows}),
                               f"the United States row of {dataset}")
-    rows = connection.execute(parts).all()
+    rows = snapshot.connection.execute(parts).all()
     return NationalTotals(MappingProxyType({y: total for y, total, _ in rows}), (
         f"the sum of every place in {dataset} (for ITA: all metros and the unallocated rows, which together make "
         f"the national total)"))
 
 
 @per_version(maxsize=64)
-def places(connection: Connection, dataset: str, indicator: str, kinds: tuple[str, ...],
+def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
            industry: str = ALL_INDUSTRIES) -> tuple[Place, ...]:
     """Every place of `kinds` with its figures in every year of a dataset, in code order."""
     found: dict[tuple[str, str], dict] = {}
-    for r in connection.execute(cross_section(dataset, [indicator], None, list(kinds), industry=industry)):
+    for r in snapshot.connection.execute(cross_section(dataset, [indicator], None, list(kinds), industry=industry)):
         place = found.setdefault((r.kind, r.code), {"name": r.name, "metro_type": r.metro_type, "figures": {}})
         place["figures"][r.year] = (r.value, r.status)
     return tuple(Place(code, p["name"], MappingProxyType(p["figures"]), kind, p["metro_type"])
                  for (kind, code), p in sorted(found.items(), key=lambda item: item[0][1]))
+
+
+@per_version(maxsize=256)
+def changes(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...], start: int,
+            end: int) -> MappingProxyType:
+    """{code: Change from `start` to `end`} for every place of `places` (growth and CAGR rankings of any kind)."""
+    return MappingProxyType({p.code: p.change(start, end) for p in places(snapshot, dataset, indicator, kinds)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +140,11 @@ CONCENTRATION_SOURCES = {"population": "census-population-2019", "real_gdp": "me
 
 
 @per_version(maxsize=4)
-def metros(connection: Connection) -> tuple[Place, ...]:
+def metros(snapshot: Snapshot) -> tuple[Place, ...]:
     """Every CBSA with its land area as its only figure (year 0), in code order."""
-    rows = connection.execute(select(Geography.code, Geography.name, Geography.metro_type, Geography.land_area_m2)
-                              .where(Geography.kind == "metro").order_by(Geography.code))
+    rows = snapshot.connection.execute(select(Geography.code, Geography.name, Geography.metro_type,
+                                              Geography.land_area_m2)
+                                       .where(Geography.kind == "metro").order_by(Geography.code))
     return tuple(Place(r.code, r.name, MappingProxyType({0: (r.land_area_m2, "ok")}), "metro", r.metro_type)
                  for r in rows)
 

@@ -34,8 +34,8 @@ class Place:
         return self.figures.get(year, (None, "not_available"))[1]
 
     def change(self, start: int, end: int) -> Change:
-        return change({y: v for y, (v, _) in self.figures.items()}, start, end,
-                      {y: s for y, (_, s) in self.figures.items()})
+        given = [y for y in (start, end) if y in self.figures]  # change() reads these two years only
+        return change({y: self.figures[y][0] for y in given}, start, end, {y: self.figures[y][1] for y in given})
 
 
 def combine(datasets: Mapping[str, Iterable[Place]], years: Iterable[int]) -> tuple[tuple[Place, ...], list[str]]:
@@ -62,9 +62,10 @@ def combine(datasets: Mapping[str, Iterable[Place]], years: Iterable[int]) -> tu
 
 def ranking(places: Iterable[Place], by: str, year: int | None = None, start: int | None = None,
             end: int | None = None, min_base: float = 0, totals: Mapping[int, float] | None = None,
-            descending: bool = True, limit: int | None = None) -> tuple[list[dict], list[dict], int]:
+            descending: bool = True, limit: int | None = None,
+            changes: Mapping[str, Change] | None = None) -> tuple[list[dict], list[dict], int]:
     """Rank places by value, share, growth (percent change) or CAGR; return (the first `limit` ranked, excluded
-    with reasons, how many were ranked)."""
+    with reasons, how many were ranked). `changes`: each place's change from `start` to `end`, if known."""
     scored, excluded = [], []
     for place in sorted(places, key=attrgetter("code")):
         if by in ("value", "share"):
@@ -78,7 +79,7 @@ def ranking(places: Iterable[Place], by: str, year: int | None = None, start: in
                 excluded.append(_excluded(place, f"no national total for {year}"))
                 continue
         else:
-            result = place.change(start, end)
+            result = changes[place.code] if changes is not None else place.change(start, end)
             base, score = result.start_value, result.percent if by == "growth" else result.cagr
             start_value, end_value = result.start_value, result.end_value
             if score is None:
@@ -98,12 +99,13 @@ def _excluded(place: Place, reason: str) -> dict:
     return {"code": place.code, "name": place.name, "reason": reason}
 
 
-def ranking_body(args: dict, places: Iterable[Place], sources: list, indicator: dict, industry: str,
-                 denominator=None) -> dict:
-    """A ranking as the API answers it (schemas.stats.RankingSchema); `denominator` (national totals) for by=share."""
+def ranking_body(args: dict, places: Iterable[Place], sources: list, indicator, industry: str,
+                 denominator=None, changes: Mapping[str, Change] | None = None) -> dict:
+    """A ranking as the API answers it (schemas.stats.RankingSchema); `denominator` (national totals) for by=share,
+    `changes` of the places from args["from_"] to args["to"] where they are known."""
     totals, definition = (denominator.values, denominator.definition) if denominator else (None, None)
     ranked, excluded, count = ranking(places, args["by"], args.get("year"), args.get("from_"), args.get("to"),
-                                      args["min_base"], totals, args["order"] == "desc", args["limit"])
+                                      args["min_base"], totals, args["order"] == "desc", args["limit"], changes)
     return {
         "by": args["by"], "year": args.get("year"), "start_year": args.get("from_"), "end_year": args.get("to"),
         "indicator": indicator, "industry": industry, "sources": sources, "min_base": args["min_base"],
