@@ -95,7 +95,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def negotiate():
-        g.format = wanted_format()
+        g.format = wanted_format()  # read by caching.canonical (the ETag) and render (the representation)
         if g.format == "csv" and request.endpoint and request.endpoint in app.view_functions and _columns() is None:
             if request.args.get("format") == "csv":
                 abort(400, message="CSV is offered for collections and series only; this operation answers JSON.",

@@ -3,12 +3,11 @@
 import re
 
 from flask_smorest import abort
-from sqlalchemy import select
 
 from api import db
 from api.problems import not_found
 from models import Dataset, Geography, figures
-from models.geography import find
+from models.geography import find, find_state
 
 
 def metro(code: str) -> Geography:
@@ -30,9 +29,7 @@ def state(code: str, parameter: str | None = None) -> Geography:
 
     Unknown: 404 for a path segment, 400 naming the query `parameter` when it came from one.
     """
-    column = Geography.code if code.isdigit() else Geography.usps
-    geo = db.session.scalars(select(Geography).where(Geography.kind == "state",
-                                                     column == (code.zfill(2) if code.isdigit() else code.upper()))).first()
+    geo = db.session.scalars(find_state(code)).first()
     if geo is not None:
         return geo
     code = code[:64]

@@ -1,16 +1,15 @@
 """Metropolitan and micropolitan areas (CBSAs), their exports and indicators."""
 
 from flask.views import MethodView
-from sqlalchemy import select
 
 from api import db, lookups
 from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
-from models import ExportPlan
 from models.geography import metros
 from models.observation import EXPORTS, INDICATORS, METRO_EXPORTS, coverage, series, sorted_metros, with_exports
+from models.plan import plans_of
 from models.series import growth_body, series_body
 from schemas.common import FormatArgs, SeriesSchema
 from schemas.places import IndicatorArgs, MetroDetailSchema, MetroExportsArgs, MetroPageSchema, MetroQueryArgs
@@ -50,8 +49,7 @@ class Metro(MethodView):
         """Get a metro: principal states, land area, titles by delineation, datasets available"""
         geo = lookups.metro(code)
         geo.datasets = db.session.execute(coverage(geo.id)).mappings().all()
-        geo.export_plans = db.session.scalars(select(ExportPlan).where(ExportPlan.geography_id == geo.id)
-                                              .order_by(ExportPlan.cohort)).all()
+        geo.export_plans = db.session.scalars(plans_of(geo.id)).all()
         return geo
 
 

@@ -39,7 +39,7 @@ def problem(status: int, detail: str | None = None, headers: dict | None = None,
     body["instance"] = request.path
     body.update({k: v for k, v in extra.items() if v is not None})
     if headers and "Retry-After" in headers:
-        g.retry_after = headers["Retry-After"]  # Flask-Limiter would replace it with its own window's
+        g.retry_after = headers["Retry-After"]  # for limits.ietf_headers: Flask-Limiter would put its own window
     return Response(orjson.dumps(body), status=status, headers=headers, mimetype=PROBLEM)
 
 

@@ -1,15 +1,14 @@
 """States, DC and territories: their exports by industry and their metros."""
 
 from flask.views import MethodView
-from sqlalchemy import func, select
 
 from api import db, lookups
 from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
-from models import Geography, geography_states
-from models.geography import metros, states
+from models import Geography
+from models.geography import metro_count, metros, states
 from models.observation import EXPORTS, coverage, series, with_industry_titles
 from models.series import growth_body, series_body
 from schemas.common import FormatArgs, PageArgs
@@ -46,7 +45,7 @@ class State(MethodView):
     def get(self, args, code):
         """Get a state by FIPS (06) or USPS (CA) code"""
         geo = lookups.state(code)
-        geo.metros = db.session.scalar(select(func.count()).where(geography_states.c.state_id == geo.id))
+        geo.metros = db.session.scalar(metro_count(geo.id))
         geo.datasets = db.session.execute(coverage(geo.id)).mappings().all()
         return geo
 

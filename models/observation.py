@@ -182,6 +182,10 @@ def industries(level: int | None = None, classification: str | None = None, q: s
     return query.order_by(Industry.classification, Industry.code)
 
 
+def partners() -> Select:
+    return select(Partner).order_by(Partner.code)
+
+
 def cross_section(dataset: str, indicators: Iterable[str], years: Iterable[int] | None, kinds: Iterable[str],
                   industry: str = ALL_INDUSTRIES, partner: str = WORLD) -> Select:
     """Every place's figures in some years (None: all), with the place's kind, code, name and metro type."""

@@ -1,6 +1,6 @@
 from datetime import date
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Select, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -34,6 +34,11 @@ class ExportPlan(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     geography: Mapped[Geography] = relationship(lazy="joined")
+
+
+def plans_of(geography_id: int) -> Select:
+    """The plans a metro took part in, by cohort."""
+    return select(ExportPlan).where(ExportPlan.geography_id == geography_id).order_by(ExportPlan.cohort)
 
 
 COHORT_YEARS = {"pilot-2012": 2012, "exchange-2013": 2013, "global-cities-2015": 2015}
