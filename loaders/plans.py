@@ -78,9 +78,12 @@ class Plan(ma.Schema):
         return data
 
     @ma.validates_schema
-    def every_null_fact_has_a_reason(self, data, **kwargs):
+    def distinct_metros(self, data, **kwargs):
         if len(set(data["cbsas"])) != len(data["cbsas"]):
             raise ma.ValidationError("a CBSA is listed twice", "cbsas")
+
+    @ma.validates_schema
+    def every_null_fact_has_a_reason(self, data, **kwargs):
         null = {f for f in FACTS if data[f] is None}
         null |= {f"{block}.{part}" for block, parts in PARTS.items() if data[block] is not None
                  for part in parts if data[block][part] is None}
