@@ -31,7 +31,13 @@ class Observation(Base):
 
 
 class Industry(Base):
-    """An industry code as the sources report it: NAICS (`31-33`, `336`), HS (`HS121120`) or `ALL`."""
+    """An industry code as the sources report it: NAICS (`31-33`, `336`), HS (`HS121120`) or `ALL`.
+
+    `level` is the number of digits (0 for ALL, 2 for a range such as 31-33). `parent` is the nearest code above
+    it that the store holds (`3361` -> `336` -> `33` -> `31-33` -> `ALL`). An `aggregate` is a range code
+    published beside the two-digit codes it spans (31-33 = 31 + 32 + 33): a level leaves it out, so that the
+    codes of one level never overlap and add up to ALL.
+    """
 
     __tablename__ = "industries"
 
@@ -39,6 +45,8 @@ class Industry(Base):
     title: Mapped[str | None]
     level: Mapped[int]
     classification: Mapped[str] = mapped_column(String(8), default="naics")
+    parent: Mapped[str | None] = mapped_column(String(16))
+    aggregate: Mapped[bool] = mapped_column(default=False)
 
 
 class Partner(Base):
@@ -103,7 +111,7 @@ def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: 
         query = query.where(o.year <= year_to)
     if naics_level is not None:
         query = query.where(o.industry.in_(select(Industry.code).where(
-            Industry.level == naics_level, Industry.classification == "naics")))
+            Industry.level == naics_level, Industry.classification == "naics", Industry.aggregate.is_(False))))
     elif industries is not None:
         query = query.where(o.industry.in_(list(industries)))
     return query.order_by(o.dataset_id, o.indicator, o.industry, o.year)
