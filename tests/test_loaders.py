@@ -4,7 +4,7 @@ import json
 
 import openpyxl
 import pytest
-from helpers import FIXTURES, REAL_DATA, figure, snapshot
+from helpers import FIXTURES, REAL_DATA, figure, scratch_store, snapshot
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -354,3 +354,28 @@ def test_each_naics_level_adds_up_to_all_industries_on_the_real_files(real_app):
     # The 2012 file has 3- and 4-digit codes only; 2013-2018 has 2 to 4 digits. Every sum is exact to the dollar.
     assert levels == {"census-state-exports-2012": {3, 4}, "census-state-exports-2013-2018": {2, 3, 4}}
     assert checked == 55 * 2 + 51 * 6 * 3
+
+
+def test_a_store_built_by_code_with_other_tables_is_rebuilt_from_scratch(tmp_path_factory):
+    """A store whose schema version is not the code's (built before a table changed, or before versions were
+    kept) is dropped and built anew in the build's transaction, orphan tables included."""
+    from sqlalchemy import inspect, text
+
+    from loaders import SCHEMA
+    from models.engine import create_store_engine
+
+    with scratch_store(tmp_path_factory, "schema") as url:
+        engine = create_store_engine(url)
+        build(engine, FIXTURES)
+        expected = snapshot(engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE retired_table (id INTEGER)"))
+            connection.execute(text("ALTER TABLE store_state DROP COLUMN schema"))
+        results = build(engine, FIXTURES)
+        assert {r.status for r in results} == {"loaded"}
+        assert snapshot(engine) == expected
+        assert not inspect(engine).has_table("retired_table")
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT schema FROM store_state")) == SCHEMA
+        assert {r.status for r in build(engine, FIXTURES)} == {"unchanged"}  # and then it is the code's store
+        engine.dispose()
