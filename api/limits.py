@@ -25,24 +25,6 @@ def ietf(amount: int, expiry: int, remaining: int, reset_at: float) -> list[tupl
             ("RateLimit", f'"default";r={remaining};t={max(0, int(reset_at - time.time()))}')]
 
 
-def spend(app: Flask, client: str) -> list[tuple[str, str]] | None:
-    """Count one request against `client`'s budget outside Flask (api.front), as Flask-Limiter would: its
-    headers, or None when the budget is spent or the counters do not answer (Flask then answers, 429 or not)."""
-    if not limiter.enabled:
-        return []
-    item = parse(app.config["RATELIMIT_LIMIT"])
-    key = [app.config["RATELIMIT_KEY_PREFIX"], client, SCOPE]
-    try:
-        if not limiter.limiter.hit(item, *key):
-            return None
-        reset, remaining = limiter.limiter.get_window_stats(item, *key)
-    except Exception:  # noqa: BLE001 - whatever the storage raises (Redis, memory), Flask-Limiter decides
-        return None
-    reset_at = int(reset + 1)
-    return [("X-RateLimit-Limit", str(item.amount)), ("X-RateLimit-Remaining", str(remaining)),
-            ("X-RateLimit-Reset", str(reset_at)), *ietf(item.amount, item.get_expiry(), remaining, reset_at)]
-
-
 def window(limit: str) -> dict:
     """This client's budget under `limit` right now, without spending any of it (all null when limits are off)."""
     if not limiter.enabled:
@@ -72,8 +54,6 @@ def init_app(app: Flask) -> None:
         # outermost of them saw.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER_VALUE", "delta-seconds")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "metro-exports")
 
     # Registered before Flask-Limiter's own hook, so that it runs after it (Flask runs them in reverse).
     @app.after_request

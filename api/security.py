@@ -71,7 +71,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def request_id():
         given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex  # logged and echoed (headers, below)
         if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
             abort(413, message=f"Request bodies are limited to {app.config['MAX_CONTENT_LENGTH']} bytes; this API "
                                "reads none.")

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, MetaData, inspect, select, text
 from sqlalchemy.orm import Session
 
 from loaders import brookings, census, delineations, gazetteer, indicators, ita, plans
@@ -12,7 +12,7 @@ from loaders.files import SourceError
 from loaders.places import seed
 from loaders.store import Result
 from models import Base, Dataset, StoreState
-from models.dataset import store_version
+from models.dataset import schema_version, store_version
 
 # In dependency order: geographies first, then the sources that refer to them.
 STEPS = (
@@ -26,6 +26,7 @@ STEPS = (
 )
 
 __all__ = ["STEPS", "SourceError", "build"]
+SCHEMA = schema_version(Base.metadata)
 
 
 def build(engine: Engine, data_dir: Path, force: bool = False,
@@ -36,12 +37,11 @@ def build(engine: Engine, data_dir: Path, force: bool = False,
     """
     if not Path(data_dir).is_dir():
         raise SourceError(data_dir, "data directory not found")
-    if outdated(engine):
-        Base.metadata.drop_all(engine)
-        force = True
-    Base.metadata.create_all(engine)
     results: list[Result] = []
     with Session(engine) as session, session.begin():
+        if built_with(session) != SCHEMA:
+            renew(session)
+            force = True
         seed(session)
         for name, load in STEPS:
             on_step(name)
@@ -54,15 +54,24 @@ def build(engine: Engine, data_dir: Path, force: bool = False,
     return results
 
 
-def outdated(engine: Engine) -> bool:
-    """Whether the store lacks a table or column of the models: built by an older version (or never), it is then
-    built again from nothing, every source loaded, so that no new table or column stays empty beside unchanged
-    datasets."""
-    inspector = inspect(engine)
-    tables = set(inspector.get_table_names())
-    return any(table.name not in tables or
-               {c.name for c in table.columns} - {c["name"] for c in inspector.get_columns(table.name)}
-               for table in Base.metadata.sorted_tables)
+def built_with(session: Session) -> str | None:
+    """The schema version of the store (None if it has none: empty, or built before versions were kept)."""
+    connection = session.connection()
+    tables = inspect(connection)
+    if not tables.has_table(StoreState.__tablename__) or "schema" not in {
+            c["name"] for c in tables.get_columns(StoreState.__tablename__)}:
+        return None
+    return connection.scalar(select(StoreState.schema).where(StoreState.id == 1))
+
+
+def renew(session: Session) -> None:
+    """Drop every table the store holds and create the code's, in the build's transaction (readers keep the old
+    store until it commits)."""
+    connection = session.connection()
+    found = MetaData()
+    found.reflect(connection)
+    found.drop_all(connection)
+    Base.metadata.create_all(connection)
 
 
 def stamp(session: Session) -> None:
@@ -71,4 +80,5 @@ def stamp(session: Session) -> None:
     state = session.get(StoreState, 1) or StoreState(id=1)
     state.version = store_version([tuple(d) for d in datasets], datetime.now(UTC))
     state.loaded_at = max(d.loaded_at for d in datasets)
+    state.schema = SCHEMA
     session.add(state)
