@@ -109,3 +109,18 @@ def land_dataset(year: int) -> tuple[str, int]:
     """The Gazetteer county dataset whose boundaries match the delineation in force for `year`, and its year."""
     dataset = vintage_in_force(year).national_land
     return dataset, BOUNDARY_YEAR[dataset]
+
+
+def definition(measure: str, scope: Scope, year: int) -> str:
+    """What the national figure of a measure over a scope is, as a share's denominator_definition names it."""
+    text = NATIONAL[measure, scope.id].definition
+    if NATIONAL[measure, scope.id].dataset is None:
+        vintage = vintage_in_force(year)
+        text += f" ({vintage.national_land}, for the {vintage.label} delineation in force for {year})"
+    return text
+
+
+def universe(year: int, scope: Scope, count: int) -> str:
+    """The universe of a year's metros, as a response names it."""
+    return (f"the {count} metropolitan statistical areas of the {vintage_in_force(year).label} delineation, in force "
+            f"for {year}, in {scope.definition}")

@@ -23,7 +23,7 @@ from models.delineation import (
 from models.delineation import successions as succession_steps
 from models.engine import create_store_engine
 from models.geography import LISTED, fold, metros
-from models.territory import STATES, WITH_PR, national, national_scope
+from models.territory import STATES, WITH_PR, definition, national, national_scope, universe, within
 
 # Fixture sums, computed with awk over the fixture files (not with the loader).
 LAND_2010 = 153580662662  # 50 states + DC rows of tests/data/geography/Gaz_counties_national.txt
@@ -171,6 +171,15 @@ def test_national_land_over_each_territory(engine):
     assert national_scope("exports_goods", STATES)[0] == WITH_PR
     assert "not split by territory" in national_scope("exports_goods", STATES)[1]
     assert national_scope("real_gdp", WITH_PR)[0] == STATES
+    assert definition("land_area", WITH_PR, 2010) == (
+        "land area of the 50 states, DC and Puerto Rico: their counties' ALAND summed in the Census Gazetteer county "
+        "file on the boundaries of the delineation in force (census-gazetteer-2010-counties, for the December 2009 "
+        "delineation in force for 2010)")
+    assert definition("population", STATES, 2019) == (
+        "the United States row of census-population-2019 (the 50 states and DC)")
+    assert universe(2010, STATES, 374) == (
+        "the 374 metropolitan statistical areas of the December 2009 delineation, in force for 2010, in the 50 "
+        "states and the District of Columbia")
 
 
 def test_dayton_in_every_vintage_with_land_and_internal_point(engine):
@@ -210,13 +219,15 @@ def test_dayton_s_old_code_names_its_successor(engine):
 
 def test_the_universe_of_a_year_is_the_delineation_in_force(engine):
     with Session(engine) as session:
-        def universe(year, type_="metropolitan"):
+        def codes_in(year, type_="metropolitan"):
             return [(r.code, r.territory) for r in session.execute(in_force(year, type_))]
-        assert universe(2010) == [("10180", "states_dc"), ("10380", "PR"), ("11300", "states_dc"),
+        assert codes_in(2010) == [("10180", "states_dc"), ("10380", "PR"), ("11300", "states_dc"),
                                   ("14860", "states_dc"), ("19380", "states_dc"), ("32420", "PR"),
                                   ("33460", "states_dc"), ("38860", "states_dc"), ("38900", "states_dc"),
                                   ("45060", "states_dc"), ("49740", "states_dc")]
-        assert universe(2010, "micropolitan") == [("28780", "states_dc")]
+        assert codes_in(2010, "micropolitan") == [("28780", "states_dc")]
+        assert [r.code for r in session.execute(in_force(2010).where(within(STATES)))] == [
+            "10180", "11300", "14860", "19380", "33460", "38860", "38900", "45060", "49740"]
         rows = {r.code: r for r in session.execute(in_force(2023))}
     # The July 2023 list lacks Puerto Rico and Connecticut: March 2020 stands in, the crosswalk gives 2023 titles.
     assert sorted(rows) == ["10180", "10380", "14860", "19430", "31080", "32420", "33460", "35300", "35980", "38860",
