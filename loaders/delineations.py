@@ -371,7 +371,7 @@ def all_successions(parsed: Parsed) -> list[Edge]:
 def load(session: Session, data_dir: Path, force: bool = False) -> list[Result]:
     sources = [*(d.source for d in FILES), CROSSWALK_SOURCE, COUNTIES_2009_SOURCE]
     paths = [*(data_dir / d.file for d in FILES), CROSSWALK, COUNTIES_2009]
-    if not force and all(unchanged(session, s, [p]) for s, p in zip(sources, paths)):
+    if not force and all(p.exists() and unchanged(session, s, [p]) for s, p in zip(sources, paths)):
         return [Result(s.id, "unchanged") for s in sources]
     parsed = parse(data_dir)
     files = {d.vintage: data_dir / d.file for d in FILES} | {"2020": data_dir / gazetteer.CBSA_2020.file}

@@ -183,7 +183,7 @@ def load(session: Session, data_dir: Path, force: bool = False) -> list[Result]:
     results = []
     for gazetteer in FILES:
         path = data_dir / gazetteer.file
-        if not force and unchanged(session, gazetteer.source, [path]):
+        if not force and path.exists() and unchanged(session, gazetteer.source, [path]):
             results.append(Result(gazetteer.source.id, "unchanged"))
             continue
         areas = read_file(data_dir, gazetteer)

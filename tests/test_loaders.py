@@ -179,6 +179,8 @@ BAD_FILES = {
     "Latin-1 where UTF-8 is published": (
         lambda d: _edit_bytes(d / "geography/2020_Gaz_counties_national.txt", "Doña".encode(), "Doña".encode("cp1252")),
         "2020_Gaz_counties_national.txt, line 26: not utf-8 text (byte 0xf1 at position 21)"),
+    "missing Gazetteer file": (lambda d: (d / "geography/2020_Gaz_cbsa_national.txt").unlink(),
+                               "2020_Gaz_cbsa_national.txt: file not found"),
     "Gazetteer row cut short": (
         lambda d: _edit_bytes(d / "geography/Gaz_counties_national.txt", b"\t7459\t2183\t", b"\t7459\t"),
         "Gaz_counties_national.txt, line 2: row has 11 fields, expected 12"),
