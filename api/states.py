@@ -11,7 +11,8 @@ from api.problems import Blueprint
 from api.series import express, growth
 from models import Geography, Industry, Observation, geography_states
 from models.geography import metros, states
-from models.observation import EXPORTS, coverage, series
+from models.observation import EXPORTS, coverage, partner_code, series
+from models.vintages import sole_releases
 from schemas.common import FormatArgs, PageArgs
 from schemas.places import (
     MetroPageSchema,
@@ -66,7 +67,10 @@ class StateExports(MethodView):
             lookups.source(args["dataset"])
         level = args.get("naics_level")
         query = series(geo.id, EXPORTS, args.get("dataset"),
-                       industries=args.get("industry", ["ALL"]), naics_level=level or None, partner=args["partner"])
+                       industries=args.get("industry", ["ALL"]), naics_level=level or None,
+                       partner=db.session.scalar(partner_code(args["partner"])) or args["partner"])
+        if "dataset" not in args:
+            query = query.where(Observation.dataset_id.in_(sole_releases()))
         rows = db.session.execute(query.add_columns(Industry.title.label("industry_title")).outerjoin(
             Industry, Industry.code == Observation.industry)).all()
         points, basis = express(rows, args["units"], args.get("base_year"), args.get("from_"), args.get("to"))
@@ -100,5 +104,8 @@ class StateGrowth(MethodView):
         geo = lookups.state(code)
         if "dataset" in args:
             lookups.source(args["dataset"])
-        rows = db.session.execute(series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])).all()
+        query = series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])
+        if "dataset" not in args:
+            query = query.where(Observation.dataset_id.in_(sole_releases()))
+        rows = db.session.execute(query).all()
         return growth(geo, rows, args["from_"], args["to"], args["industry"])

@@ -15,6 +15,7 @@ from models import Geography, Observation
 from models.growth import delineation_caveats
 from models.observation import EXPORTS, INDICATORS, cross_section
 from models.stats import FORMULAS, Place, aggregate, concentration_share, ranking
+from models.vintages import sole_releases
 from schemas.common import figure
 from schemas.stats import (
     TIES,
@@ -81,7 +82,8 @@ def state_places(datasets: tuple[str, ...], years: tuple[int, ...], industry: st
 def state_datasets() -> list[str]:
     return db.session.scalars(select(Observation.dataset_id).distinct().join(
         Geography, Geography.id == Observation.geography_id).where(
-        Geography.kind == "state", Observation.indicator == "exports_goods")).all()
+        Geography.kind == "state", Observation.indicator == "exports_goods",
+        Observation.dataset_id.in_(sole_releases()))).all()
 
 
 @per_version

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from loaders import SourceError, build
 from loaders.files import sha256
 from models import Dataset, Geography, Industry, Partner
+from models.observation import partner_code
 
 
 def test_ita_figures_are_dollars_and_blanks_are_null_with_a_status(engine):
@@ -88,11 +89,12 @@ def test_census_statenaics_csv(engine):
 def test_census_api_json_shape(engine):
     dataset = "census-api-statenaics-2019-or"
     assert figure(engine, dataset, "state", "41", 2019) == (22845120417, "ok")
-    assert figure(engine, dataset, "state", "41", 2019, industry="336", partner="1220") == (301477180, "ok")
+    assert figure(engine, dataset, "state", "41", 2019, industry="336", partner="CAN") == (301477180, "ok")
     assert figure(engine, dataset, "unallocated", "unknown", 2019) == (4178013, "ok")
     assert figure(engine, dataset, "nation", "US", 2019) == (1645173690047, "ok")
     with Session(engine) as session:
-        assert session.get(Partner, "1220").name == "Canada"
+        assert session.get(Partner, "CAN").name == "Canada"
+        assert session.scalar(partner_code("1220")) == "CAN"  # the Census code stays Canada's
         assert session.get(Dataset, dataset).row_count == 5  # the June row is not annual and is skipped
 
 
@@ -229,8 +231,9 @@ def test_census_api_download_then_load(app, tmp_path, engine):
     saved = tmp_path / "census" / "statenaics_2019.json"
     assert saved.read_bytes() == answer
     from loaders.census import api_source, parse_api_json
+    from loaders.partners import Partners
     from loaders.places import Places
     with Session(engine) as session:
-        rows = parse_api_json(saved, Places(session), {}, {})
+        rows = parse_api_json(saved, Places(session), {}, Partners())
     assert api_source(saved).id == "census-api-statenaics-2019"
     assert len(rows) == 5 and rows.rejects == {"not an annual (December year-to-date) row": 1}
