@@ -113,7 +113,6 @@ TOP25_2020 = Source(
 # Places the partner files spell their own way; everything else goes through Places (states by name).
 NOT_A_STATE = {"all states": ("nation", "US"), "unknown": ("unallocated", "unknown"),
                "unidentified": ("unallocated", "unknown")}
-STATE_SPELLINGS = {"virgin islands": "78"}  # the top-25 tables' name for the U.S. Virgin Islands
 
 
 @dataclass(frozen=True)
@@ -209,7 +208,7 @@ class Partners:
 
 def geography(places: Places, name: str, path: Path, line: int, column: str) -> int:
     key = " ".join(name.split()).lower()
-    kind, code = NOT_A_STATE.get(key, ("state", STATE_SPELLINGS.get(key) or places.state_code(name)))
+    kind, code = NOT_A_STATE.get(key, ("state", places.state_code(name)))
     geo = places.id(kind, code) if code else None
     if geo is None:
         raise SourceError(path, f"unknown state {name!r}", line, column)
