@@ -35,7 +35,7 @@ def series_of(dataset: str) -> Select:
     return select(Dataset.series).where(Dataset.id == dataset)
 
 
-def coverage(series: str, as_of: date | None = None, indicators: Iterable[str] = ("exports_goods",),
+def covering(series: str, as_of: date | None = None, indicators: Iterable[str] = ("exports_goods",),
              geography_ids: Iterable[int] | None = None, years: Iterable[int] | None = None,
              industry: str = ALL_INDUSTRIES) -> Select:
     """Which releases have figures for each (indicator, place, industry, year), numbered `newest` = 1, 2, … from the
@@ -62,7 +62,7 @@ def figures(series: str, as_of: date | None = None, indicators: Iterable[str] = 
             years: Iterable[int] | None = None, industry: str = ALL_INDUSTRIES) -> Select:
     """The figures of a series as known on `as_of` (default: the latest), each with the release it comes from."""
     o = Observation
-    cover = coverage(series, as_of, indicators, geography_ids, years, industry).subquery()
+    cover = covering(series, as_of, indicators, geography_ids, years, industry).subquery()
     query = (select(o.dataset_id, cover.c.released_on, o.geography_id, o.indicator, o.industry, o.partner, o.year,
                     o.value, o.status)
              .join(cover, and_(cover.c.dataset_id == o.dataset_id, cover.c.indicator == o.indicator,
@@ -79,7 +79,7 @@ def revisions(series: str, geography_id: int, partner: str, indicators: Iterable
     """Each release's figure of one place and partner: a row per release that covers the place and year, newest
     first, with that release's value and status (both null where it lists none: no exports in that release)."""
     o = Observation
-    cover = coverage(series, as_of, indicators, [geography_id], years, industry).subquery()
+    cover = covering(series, as_of, indicators, [geography_id], years, industry).subquery()
     figure = and_(o.dataset_id == cover.c.dataset_id, o.indicator == cover.c.indicator,
                   o.geography_id == cover.c.geography_id, o.industry == cover.c.industry, o.year == cover.c.year,
                   o.partner == partner)
