@@ -192,8 +192,8 @@ class Partners:
     def write(self, session: Session) -> None:
         """Upsert every partner seen and the codes it is known by. Existing codes are never removed."""
         upsert(session, Partner.__table__, [
-            dict(code=k.code, name="World" if k.code == WORLD else self.names[k.code][0], kind=k.kind, iso2=k.iso2, iso3=k.iso3,
-                 names=self.names[k.code]) for k in self.known.values()], ["code"])
+            dict(code=k.code, name="World" if k.code == WORLD else self.names[k.code][0], kind=k.kind, iso2=k.iso2,
+                 iso3=k.iso3, names=self.names[k.code]) for k in self.known.values()], ["code"])
         codes = {}
         for k in self.known.values():
             codes[k.code] = (k.code, "canonical")
