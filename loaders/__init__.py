@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, MetaData, inspect, select, text
 from sqlalchemy.orm import Session
 
-from loaders import brookings, census, delineations, gazetteer, indicators, ita, plans
+from loaders import brookings, census, delineations, gazetteer, indicators, ita, partners, plans
 from loaders.files import SourceError
 from loaders.places import seed
 from loaders.store import Result
@@ -23,6 +23,7 @@ STEPS = (
     ("metro indicators", indicators.load),
     ("Brookings Export Monitor", brookings.load),
     ("export plans", plans.load),
+    ("Census state exports by partner", partners.load),
 )
 
 __all__ = ["STEPS", "SourceError", "build"]

@@ -1,5 +1,5 @@
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import MetaData, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,6 +26,11 @@ class Dataset(Base):
     loaded_at: Mapped[datetime]
     row_count: Mapped[int]
     notes: Mapped[str | None] = mapped_column(Text)
+    # The series this file is a release (vintage) of: the same figures as published or retrieved on `released_on`.
+    # A file that is the only release of its series has its own id as series.
+    series: Mapped[str] = mapped_column(String(64), index=True)
+    released_on: Mapped[date | None]
+    release: Mapped[str | None]  # what the date is and what the figures are, e.g. "retrieved March 2019; initial"
 
 
 def datasets_query():
