@@ -5,7 +5,7 @@ from datetime import UTC
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from schemas.common import PageArgs, PageMetaSchema
+from schemas.common import IntegerArg, PageArgs, PageMetaSchema
 
 
 class UtcDateTime(fields.DateTime):
@@ -18,7 +18,7 @@ class UtcDateTime(fields.DateTime):
 
 
 class IndustryQueryArgs(PageArgs):
-    level = fields.Integer(validate=validate.Range(0, 10), metadata={"description": "Digits of the code (0 = ALL)."})
+    level = IntegerArg(validate=validate.Range(0, 10), metadata={"description": "Digits of the code (0 = ALL)."})
     classification = fields.String(validate=validate.OneOf(["naics", "hs"]))
     q = fields.String(validate=validate.Length(1, 100), metadata={"description": "Words in the title or code prefix."})
 
