@@ -12,7 +12,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"
 timeout = 30
 keepalive = 5
-# Request line and headers: refuse oversize ones (414/431 from gunicorn) rather than buffer them.
+# Request line and headers: gunicorn refuses (414/431, text/html) a request line over 4094 bytes, more than 50
+# header lines or one over 8190 bytes (as nginx's default buffers), so it reads at most about 400 KiB of
+# headers; the app then refuses (431 problem) more than MAX_HEADER_BYTES (32 KiB) in all, before any other work.
 limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190

@@ -40,6 +40,8 @@ def create_app(config: dict | None = None) -> Flask:
         # Number of proxies in front of the API whose X-Forwarded-For is trusted (0 = none).
         PROXY_COUNT=0,
         MAX_CONTENT_LENGTH=16 * 1024,
+        # Request headers in all (as nginx's default buffers); gunicorn.conf.py bounds each line and their number.
+        MAX_HEADER_BYTES=32 * 1024,
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_MIN_SIZE=1024,
         COMPRESS_MIMETYPES=["application/json", "application/problem+json", "text/csv", "text/html",
@@ -72,11 +74,12 @@ def create_app(config: dict | None = None) -> Flask:
     from loaders.cli import data
 
     db.init_app(app)
-    formats.init_app(app)
     caching.init_app(app)
     front.init_app(app)  # before ProxyFix (limits.init_app) wraps it
-    security.init_app(app)  # before_request hooks run in this order: check the request, then count it
+    # before_request hooks run in this order: check the request cheaply, count it, then negotiate its format.
+    security.init_app(app)
     limits.init_app(app)
+    formats.init_app(app)
     cors.init_app(app)
     Compress(app)
     api = Api(app)

@@ -5,13 +5,13 @@ the API down."""
 import datetime
 import importlib.util
 import json
+import uuid
 
 import pytest
-from helpers import call, gunicorn, raw
+from helpers import PROBLEM, call, gunicorn, raw
 
 from api import ROOT
-
-pytestmark = pytest.mark.slow
+from api.formats import ACCEPT_READ
 
 
 def access_log(log) -> list[dict]:
@@ -28,6 +28,7 @@ MALFORMED = {
 }
 
 
+@pytest.mark.slow
 def test_malformed_requests_are_400_and_the_worker_lives_on(app, tmp_path):
     log = tmp_path / "gunicorn.log"
     env = {"EXPORTS_DATABASE_URL": app.config["DATABASE_URL"], "EXPORTS_RATELIMIT_ENABLED": "false"}
@@ -63,3 +64,42 @@ def test_the_access_logger_never_raises(caplog):
     logger = conf.JsonAccessLogger(config)
     for resp, given, request_time in ((ErrorResponse(), environ, took), (None, {}, None), (object(), None, 5)):
         logger.access(resp, None, given, request_time)  # no exception
+
+
+# 2. Headers: bounded in all, negotiation reads a bounded prefix of Accept, and the budget is counted before it.
+
+def big_accept(fields: int) -> bytes:
+    """`fields` Accept lines of about 8 KB each (gunicorn's limit per line is 8190 bytes)."""
+    line = b"Accept: " + b", ".join([b"a/b"] * 1600) + b"\r\n"
+    return line * fields
+
+
+@pytest.mark.slow
+def test_headers_are_bounded_and_the_budget_is_counted_before_negotiation(app, tmp_path):
+    env = {"EXPORTS_DATABASE_URL": app.config["DATABASE_URL"], "EXPORTS_RATELIMIT_LIMIT": "3 per minute",
+           "EXPORTS_RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
+    with gunicorn(env, tmp_path / "gunicorn.log", workers=1) as server:
+        (worker,) = server.workers()
+        # 48 × 8 KB of Accept (376 KiB, inside gunicorn's limits): refused as a whole, before any other work
+        for path in ("/healthz", "/v1/states"):
+            reply = raw(server.base, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".encode()
+                        + big_accept(48) + b"\r\n")
+            assert reply.status == 431 and reply.mimetype == PROBLEM, reply
+            assert reply.json["detail"] == "Request headers are limited to 32768 bytes in all."
+        assert server.workers() == {worker}
+        # 3 requests spend the budget; the 4th is refused by the limiter even though negotiation would refuse it
+        # too (CSV is not offered for one metro): the budget is counted first
+        for _ in range(3):
+            assert call(server.base, "/v1/metros/38900").status == 200
+        over = call(server.base, "/v1/metros/38900?format=csv")
+        assert over.status == 429 and over.mimetype == PROBLEM, over
+        assert over.json["status"] == 429 and over.headers["x-ratelimit-remaining"] == "0"
+
+
+def test_negotiation_reads_only_a_bounded_prefix_of_accept(client):
+    filler = ", ".join(["application/x-filler;q=0.1"] * (ACCEPT_READ // 20))
+    assert len(filler) > ACCEPT_READ
+    within = client.get("/v1/states", headers={"Accept": f"text/csv, {filler}"})
+    beyond = client.get("/v1/states", headers={"Accept": f"{filler}, text/csv"})
+    assert within.mimetype == "text/csv" and within.get_data(as_text=True).startswith("fips,")
+    assert beyond.mimetype == "application/json" and beyond.get_json()["meta"]["total"] > 50
