@@ -39,6 +39,7 @@ def entry(resp, req, environ: dict, request_time) -> dict:
         "request_id": headers.get("x-request-id"),
         "cache": headers.get("x-cache"),
         "user_agent": environ.get("HTTP_USER_AGENT"),
+        "pid": os.getpid(),
     }
 
 

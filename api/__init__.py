@@ -35,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
         DATA_VERSION_TTL=1.0,
         # Shared state across workers and hosts (response cache, rate-limit counters); None = in-process.
         REDIS_URL=None,
+        # Seconds to wait for Redis before doing without it (rate limits per process, no response cache).
+        REDIS_TIMEOUT=0.5,
         RATELIMIT_LIMIT="120 per minute",
         RATELIMIT_ENABLED=True,
         # Number of proxies in front of the API whose X-Forwarded-For is trusted (0 = none).

@@ -6,6 +6,7 @@ import datetime
 import importlib.util
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from helpers import PROBLEM, call, gunicorn, raw
@@ -40,8 +41,9 @@ def test_malformed_requests_are_400_and_the_worker_lives_on(app, tmp_path):
             assert call(server.base, "/healthz", timeout=5).status == 200, name
             assert server.workers() == {worker}, name
     assert "exited with code" not in log.read_text()
-    logged = [(e["path"], e["status"]) for e in access_log(log)]
-    assert logged.count(("/v1/states", 400)) == len(MALFORMED) and logged.count(("/healthz", 200)) >= len(MALFORMED)
+    logged = [(e["path"], e["status"], e["pid"]) for e in access_log(log)]
+    assert logged.count(("/v1/states", 400, worker)) == len(MALFORMED)
+    assert logged.count(("/healthz", 200, worker)) >= len(MALFORMED)
 
 
 def test_the_access_logger_never_raises(caplog):
@@ -103,3 +105,25 @@ def test_negotiation_reads_only_a_bounded_prefix_of_accept(client):
     beyond = client.get("/v1/states", headers={"Accept": f"{filler}, text/csv"})
     assert within.mimetype == "text/csv" and within.get_data(as_text=True).startswith("fips,")
     assert beyond.mimetype == "application/json" and beyond.get_json()["meta"]["total"] > 50
+
+
+# 5. One budget per client across the workers of a host, without Redis (a SQLite file in the instance folder).
+
+@pytest.mark.slow
+def test_one_budget_per_client_across_workers(app, tmp_path):
+    log = tmp_path / "gunicorn.log"
+    env = {"EXPORTS_DATABASE_URL": app.config["DATABASE_URL"], "EXPORTS_RATELIMIT_LIMIT": "10 per minute",
+           "EXPORTS_RATELIMIT_KEY_PREFIX": uuid.uuid4().hex, "EXPORTS_PROXY_COUNT": "1"}
+    with gunicorn(env, log, workers=2) as server:
+        def get(client: str):
+            return call(server.base, "/v1/states?page_size=1", headers={"X-Forwarded-For": client})
+
+        one_by_one = [get("203.0.113.1") for _ in range(25)]
+        assert [r.status for r in one_by_one] == [200] * 10 + [429] * 15
+        assert [int(r.headers["x-ratelimit-remaining"]) for r in one_by_one[:10]] == list(range(9, -1, -1))
+
+        # at once, so that both workers answer (Remaining is read after the count: two may both read 0)
+        with ThreadPoolExecutor(4) as pool:
+            at_once = [r.status for r in pool.map(lambda _: get("203.0.113.2"), range(40))]
+        assert (at_once.count(200), at_once.count(429)) == (10, 30)
+    assert len({e["pid"] for e in access_log(log) if e["path"] == "/v1/states"}) == 2
