@@ -4,6 +4,7 @@ they do."""
 
 import logging
 import time
+from pathlib import Path
 
 from flask import Flask, Response, current_app, g
 from flask.logging import default_handler
@@ -11,6 +12,7 @@ from flask.views import MethodView
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import ROOT, limits_storage
@@ -80,6 +82,15 @@ class RateLimit(MethodView):
         return window(current_app.config["RATELIMIT_LIMIT"]), 200, {"Cache-Control": "no-store"}
 
 
+def counters_file(app: Flask) -> str:
+    """The SQLite file the workers of this host count in: beside a SQLite store (a folder the API writes to
+    already), else in the instance folder."""
+    store = make_url(app.config["DATABASE_URL"])
+    embedded = store.get_backend_name() == "sqlite" and store.database not in (None, "", ":memory:")
+    folder = Path(store.database).parent if embedded else ROOT / "instance"
+    return f"{limits_storage.SQLiteStorage.STORAGE_SCHEME[0]}:///{folder / 'ratelimits.sqlite'}"
+
+
 def storage_events(record: logging.LogRecord) -> bool:
     """Of Flask-Limiter's log, the warnings and the storage's comings and goings, not each 429 (the access log
     has those)."""
@@ -91,8 +102,7 @@ def init_app(app: Flask) -> None:
         # Trust X-Forwarded-For only as far back as the proxies we run: the client is the address the
         # outermost of them saw.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=app.config["PROXY_COUNT"])
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or
-                          f"{limits_storage.SQLiteStorage.STORAGE_SCHEME[0]}:///{ROOT / 'instance' / 'ratelimits.sqlite'}")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or counters_file(app))
     if app.config["RATELIMIT_STORAGE_URI"].startswith("redis"):
         timeout = app.config["REDIS_TIMEOUT"]
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": timeout,
