@@ -14,6 +14,7 @@ from functools import lru_cache, wraps
 import orjson
 from flask import Flask, Response, current_app, g, request
 from flask_caching import Cache
+from redis import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -24,6 +25,10 @@ from models import StoreState
 
 cache = Cache()
 MISSING = object()
+# Redis holds a cache, not data: after a Redis error the response cache is skipped for REDIS_RETRY seconds (one
+# warning in the log), then tried again.
+REDIS_RETRY = 5.0
+skipped_until = 0.0
 STATE = select(StoreState.version, StoreState.loaded_at).where(StoreState.id == 1)
 
 
@@ -120,6 +125,19 @@ def per_version(function):
     return wrapper
 
 
+def shared(operation, *args):
+    """cache.get or cache.set, or None while Redis fails (see REDIS_RETRY)."""
+    global skipped_until
+    if time.monotonic() < skipped_until:
+        return None
+    try:
+        return operation(*args)
+    except RedisError as error:
+        skipped_until = time.monotonic() + REDIS_RETRY
+        current_app.logger.warning("Redis failed (%s): response cache skipped for %s s", error, REDIS_RETRY)
+        return None
+
+
 def canonical(args: dict) -> str:
     """The request as the API understood it: path, format and every parameter with its default, in key order."""
     body = {k: v for k, v in args.items() if k != "format"}
@@ -158,7 +176,7 @@ def answer(canonical_request: str) -> Response | None:
     key, etag = _key(version, canonical_request)
     if _matches(etag):
         return _validators(Response(status=304), etag, loaded_at)
-    hit = cache.get(key)
+    hit = shared(cache.get, key)
     if hit is None:
         return None
     body, mimetype, headers = hit
@@ -197,7 +215,7 @@ def cached(view):
                                                                         "Content-Disposition")}
             if "Link" in headers:  # shared by every host name the API answers to: without this request's
                 headers["Link"] = headers["Link"].replace(f"<{request.host_url}", "</")
-            cache.set(key, (response.get_data(), response.mimetype, headers))
+            shared(cache.set, key, (response.get_data(), response.mimetype, headers))
         return _validators(response, etag, loaded_at)
     return wrapper
 
@@ -207,6 +225,8 @@ def init_app(app: Flask) -> None:
     cache.init_app(app, config={
         "CACHE_TYPE": "RedisCache" if redis else "SimpleCache",
         "CACHE_REDIS_URL": redis,
+        "CACHE_OPTIONS": {"socket_timeout": app.config["REDIS_TIMEOUT"],
+                          "socket_connect_timeout": app.config["REDIS_TIMEOUT"]} if redis else None,
         "CACHE_KEY_PREFIX": app.config.get("CACHE_KEY_PREFIX", "metro-exports:"),
         "CACHE_DEFAULT_TIMEOUT": app.config["CACHE_TIMEOUT"],
         "CACHE_THRESHOLD": app.config["CACHE_ENTRIES"],

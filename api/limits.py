@@ -66,8 +66,10 @@ def window(limit: str) -> dict:
 
 
 def counting() -> str:
-    """Where requests are being counted: redis, sqlite or memory, or 'memory (fallback)' while those fail."""
-    scheme = limiter.storage.STORAGE_SCHEME[0].split("+")[0]
+    """Where requests are counted: redis, sqlite, memory, or memory in each process while redis or sqlite fail."""
+    if not limiter.enabled:
+        return "off"
+    scheme = limiter.storage.STORAGE_SCHEME[0]
     return f"memory (fallback: {scheme} unavailable)" if limiter.limiter.storage is not limiter.storage else scheme
 
 

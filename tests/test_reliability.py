@@ -3,15 +3,21 @@ one rate-limit budget per client across the workers of a host, and Redis failing
 the API down."""
 
 import datetime
+import http.client
 import importlib.util
 import json
+import statistics
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
-from helpers import PROBLEM, call, gunicorn, raw
+import redis
+from helpers import PROBLEM, PrivateRedis, call, gunicorn, raw, report
 
 from api import ROOT
+from api.caching import REDIS_RETRY
 from api.formats import ACCEPT_READ
 
 
@@ -127,3 +133,101 @@ def test_one_budget_per_client_across_workers(app, tmp_path):
             at_once = [r.status for r in pool.map(lambda _: get("203.0.113.2"), range(40))]
         assert (at_once.count(200), at_once.count(429)) == (10, 30)
     assert len({e["pid"] for e in access_log(log) if e["path"] == "/v1/states"}) == 2
+
+
+# 3. Redis stopped, frozen, and back: the API answers from the store meanwhile and returns to Redis by itself.
+
+def timed(base: str, paths: list[str], threads: int = 4) -> list[tuple[int | None, float]]:
+    """(status, seconds) of each request, `threads` at a time; None where no answer came within 25 s (gunicorn's
+    worker timeout is 30 s)."""
+    def one(path):
+        start = time.monotonic()
+        try:
+            status = call(base, path, timeout=25).status
+        except (OSError, http.client.HTTPException):
+            status = None
+        return status, time.monotonic() - start
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, paths))
+
+
+def figures(results: list[tuple[int | None, float]]) -> str:
+    seconds = sorted(t for _, t in results)
+    answered = sum(status == 200 for status, _ in results)
+    return (f"{answered}/{len(results)} answered 200, latency median {statistics.median(seconds) * 1000:.0f} ms, "
+            f"p95 {seconds[int(len(seconds) * 0.95)] * 1000:.0f} ms, max {seconds[-1] * 1000:.0f} ms")
+
+
+@pytest.mark.slow
+def test_redis_stopped_or_frozen_the_api_answers_and_returns_to_redis(app, tmp_path, request):
+    store = PrivateRedis(tmp_path).start()
+    prefix = uuid.uuid4().hex
+    env = {"EXPORTS_DATABASE_URL": app.config["DATABASE_URL"], "EXPORTS_REDIS_URL": store.url,
+           "EXPORTS_RATELIMIT_LIMIT": "100000 per minute", "EXPORTS_RATELIMIT_KEY_PREFIX": prefix,
+           "EXPORTS_CACHE_KEY_PREFIX": f"{prefix}:", "EXPORTS_PROXY_COUNT": "1"}
+    log = tmp_path / "gunicorn.log"
+    client = redis.Redis.from_url(store.url)
+    pages = iter(range(1, 1_000_000))
+
+    def load(n: int = 120) -> list[tuple[int | None, float]]:
+        """n requests, each for a page not asked before (a cache miss, then a store into the cache)."""
+        return timed(server.base, [f"/v1/metros?page_size=1&page={next(pages)}" for _ in range(n)])
+
+    def ready() -> dict:
+        reply = call(server.base, "/readyz", timeout=25)
+        assert reply.status == 200 and reply.json["status"] == "ready", reply
+        return reply.json
+
+    def back_on_redis(deadline: float = 60) -> float:
+        """Seconds until both workers count in Redis and cache there again: a new client's 20 requests, 4 at a
+        time, all counted in Redis, and 20 new pages all cached there."""
+        start = time.monotonic()
+        while time.monotonic() - start < deadline:
+            address = f"198.51.100.{next(pages) % 250}"
+            before = len(client.keys(f"{prefix}:*"))
+            paths = [f"/v1/metros?page_size=1&page={next(pages)}" for _ in range(20)]
+            with ThreadPoolExecutor(4) as pool:
+                replies = list(pool.map(partial(call, server.base, headers={"X-Forwarded-For": address}), paths))
+            assert [r.status for r in replies] == [200] * 20
+            counted = [int(client.get(k)) for k in client.keys(f"*{prefix}/{address}/*")]
+            if counted == [20] and len(client.keys(f"{prefix}:*")) - before == 20:
+                return time.monotonic() - start
+            time.sleep(0.5)
+        raise AssertionError(f"not back on Redis after {deadline} s")
+
+    try:
+        with gunicorn(env, log, workers=2) as server:
+            assert back_on_redis(deadline=5) < 5
+            assert ready()["rate_limits"] == "redis" and ready()["response_cache"] == "redis"
+            seen = {}
+
+            outage = time.monotonic()
+            store.freeze()
+            seen["frozen"] = load()
+            frozen = ready()
+            store.thaw()
+            seen["back after freeze (s)"] = back_on_redis()
+
+            store.stop()
+            seen["stopped"] = load()
+            stopped = ready()
+            store.start()
+            seen["back after restart (s)"] = back_on_redis()
+            outage = time.monotonic() - outage
+            assert ready()["rate_limits"] == "redis" and ready()["response_cache"] == "redis"
+    finally:
+        store.stop()
+    for phase in ("frozen", "stopped"):
+        report(request, f"Redis {phase}: {figures(seen[phase])}")
+        assert [status for status, _ in seen[phase]] == [200] * len(seen[phase])
+    report(request, f"Redis back: both workers on Redis again {seen['back after freeze (s)']:.1f} s after a thaw, "
+                    f"{seen['back after restart (s)']:.1f} s after a restart")
+    for body in (frozen, stopped):
+        assert body["response_cache"] == "skipped (redis unavailable)"
+        assert body["rate_limits"] == "memory (fallback: redis unavailable)"
+    # logged once per outage and worker (the limiter), at most once per REDIS_RETRY seconds and worker (the cache)
+    text = log.read_text()
+    limiter, cache = text.count("Rate limit storage unreachable"), text.count("response cache skipped for")
+    report(request, f"Redis: {len(seen['frozen']) + len(seen['stopped'])} requests in {outage:.0f} s of outages "
+                    f"logged {limiter} limiter and {cache} cache warnings (2 workers)")
+    assert 2 <= limiter <= 2 * 2 and 2 <= cache <= 2 * (outage / REDIS_RETRY + 2)
