@@ -102,7 +102,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def negotiate():
-        g.format = wanted_format()
+        g.format = wanted_format()  # read by caching.canonical (the ETag) and render (the representation)
         if g.format == "csv" and request.endpoint and request.endpoint in app.view_functions and _columns() is None:
             if request.args.get("format") == "csv":
                 abort(400, message="CSV is offered for collections and series only; this operation answers JSON.",
@@ -119,11 +119,14 @@ def init_app(app: Flask) -> None:
         return response
 
 
+def encoded(body: dict) -> Response:
+    """A JSON body encoded as it is, without the operation's schema: for the bodies that models build ready to serve
+    (series, rankings), which tests/test_contract.py proves equal to what their schema writes."""
+    return current_app.response_class(orjson.dumps(body), mimetype="application/json")
+
+
 def render(response: Response) -> Response:
-    """The finished representation: CSV if that was asked for and offered, plus pagination headers."""
-    page_headers = g.pop("page_headers", None)
-    if page_headers:
-        response.headers.extend(page_headers)
+    """The finished representation: CSV if that was asked for and the operation offers it."""
     if g.get("format") == "csv" and response.status_code == 200 and response.mimetype == "application/json":
         layout = _columns()
         if layout:

@@ -1,12 +1,10 @@
 """Liveness and readiness probes."""
 
-import time
-
 from flask import Blueprint, current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from api import caching, db, limits
+from api import db, limits
 from api.problems import problem
 from models import Dataset
 
@@ -20,17 +18,19 @@ def healthz():
 
 
 def response_cache() -> str:
-    """Where responses are cached: in process, in Redis, or nowhere while Redis fails."""
-    if not current_app.config.get("REDIS_URL"):
+    """Where responses are cached, as this process last found it: in process, in Redis, nowhere while Redis fails
+    (api.caching skips it for REDIS_RETRY_AFTER seconds after each failure), or nowhere at all."""
+    if current_app.config["CACHE_TIMEOUT"] <= 0:
+        return "off"
+    if not current_app.config["REDIS_URL"]:
         return "in process"
-    caching.shared(caching.cache.get, "readyz")  # asks Redis, unless it failed in the last REDIS_RETRY seconds
-    return "redis" if time.monotonic() >= caching.skipped_until else "skipped (redis unavailable)"
+    return "skipped (redis unavailable)" if current_app.extensions["response_cache_outage"].skipping() else "redis"
 
 
 @blp.get("/readyz")
 def readyz():
-    """The store answers and holds data; the body also says where rate limits are counted and responses cached
-    (without Redis the API answers from the store: still ready)."""
+    """The store answers and holds data; the body also says where rate limits are counted and responses cached,
+    as this process last found them (while Redis fails the API answers from the store: still ready)."""
     try:
         datasets = db.session.scalar(select(func.count()).select_from(Dataset))
     except SQLAlchemyError as e:

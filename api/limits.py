@@ -32,24 +32,6 @@ def ietf(amount: int, expiry: int, remaining: int, reset_at: float) -> list[tupl
             ("RateLimit", f'"default";r={remaining};t={max(0, int(reset_at - time.time()))}')]
 
 
-def spend(app: Flask, client: str) -> list[tuple[str, str]] | None:
-    """Count one request against `client`'s budget outside Flask (api.front), as Flask-Limiter would: its
-    headers, or None when the budget is spent or the counters do not answer (Flask then answers, 429 or not)."""
-    if not limiter.enabled:
-        return []
-    item = parse(app.config["RATELIMIT_LIMIT"])
-    key = [app.config["RATELIMIT_KEY_PREFIX"], client, SCOPE]
-    try:
-        if not limiter.limiter.hit(item, *key):
-            return None
-        reset, remaining = limiter.limiter.get_window_stats(item, *key)
-    except Exception:  # noqa: BLE001 - whatever the storage raises (Redis, memory), Flask-Limiter decides
-        return None
-    reset_at = int(reset + 1)
-    return [("X-RateLimit-Limit", str(item.amount)), ("X-RateLimit-Remaining", str(remaining)),
-            ("X-RateLimit-Reset", str(reset_at)), *ietf(item.amount, item.get_expiry(), remaining, reset_at)]
-
-
 def window(limit: str) -> dict:
     """This client's budget under `limit` right now, without spending any of it (all null when limits are off)."""
     if not limiter.enabled:
@@ -109,14 +91,9 @@ def init_app(app: Flask) -> None:
         timeout = app.config["REDIS_TIMEOUT"]
         app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": timeout,
                                                             "socket_connect_timeout": timeout})
-    # Counters that fail (Redis down or frozen, the file unwritable): count in each process meanwhile; Flask-Limiter
-    # tries the storage again after 1, 2, 4 … 32 s and logs the switch each way once.
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.logger.setLevel(logging.INFO)
     limiter.logger.addFilter(storage_events)
     limiter.logger.addHandler(default_handler)
-    app.config.setdefault("RATELIMIT_HEADER_RETRY_AFTER_VALUE", "delta-seconds")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "metro-exports")
 
     # Registered before Flask-Limiter's own hook, so that it runs after it (Flask runs them in reverse).
     @app.after_request

@@ -12,6 +12,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from models.observation import AmbiguousDataset
+
 PROBLEM = "application/problem+json"
 
 
@@ -37,7 +39,7 @@ def problem(status: int, detail: str | None = None, headers: dict | None = None,
     body["instance"] = request.path
     body.update({k: v for k, v in extra.items() if v is not None})
     if headers and "Retry-After" in headers:
-        g.retry_after = headers["Retry-After"]  # Flask-Limiter would replace it with its own window's
+        g.retry_after = headers["Retry-After"]  # for limits.ietf_headers: Flask-Limiter would put its own window
     return Response(orjson.dumps(body), status=status, headers=headers, mimetype=PROBLEM)
 
 
@@ -57,25 +59,6 @@ class Parser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE}
-    PARSED_MAX = 10_000
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.parsed: dict[tuple, dict] = {}
-
-    def parse(self, argmap, req=None, *, location=None, **kwargs):
-        """Query arguments are a pure function of the query string (the schemas read nothing else): an exact
-        repeat of a short one is not loaded again. Its views get their own copy."""
-        if location != "query" or not isinstance(argmap, ma.Schema) or len(request.query_string) > 512:
-            return super().parse(argmap, req, location=location, **kwargs)
-        key = (id(argmap), str(kwargs.get("unknown")), request.query_string)
-        known = self.parsed.get(key)
-        if known is None:
-            known = super().parse(argmap, req, location=location, **kwargs)  # raises for bad arguments
-            if len(self.parsed) >= self.PARSED_MAX:
-                self.parsed.clear()
-            self.parsed[key] = known
-        return {k: list(v) if isinstance(v, list) else v for k, v in known.items()}
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -92,6 +75,11 @@ class Api(flask_smorest.Api):
         for error in (OperationalError, InterfaceError, PoolTimeout):
             self._app.register_error_handler(error, self.handle_store_error)
         self._app.register_error_handler(DBAPIError, self.handle_dbapi_error)
+        self._app.register_error_handler(AmbiguousDataset, self.handle_ambiguous_dataset)
+
+    def handle_ambiguous_dataset(self, error: AmbiguousDataset) -> Response:
+        """Two datasets give one figure different values: the client must choose one."""
+        return problem(400, "Invalid parameter(s): dataset", errors={"dataset": [str(error)]})
 
     def handle_store_error(self, error: Exception) -> Response:
         """The store is unreachable, not built, or too slow: 503 with Retry-After; the next request tries again."""

@@ -55,7 +55,36 @@ def industry(code: str, path: Path, line: int, column: str) -> str:
 
 
 def naics_level(code: str) -> int:
-    return 0 if code == ALL_INDUSTRIES else 2 if "-" in code else len(code)
+    """Digits of the code: 0 for ALL, 2 for a NAICS range such as 31-33, 6 for HS121120."""
+    return 0 if code == ALL_INDUSTRIES else 2 if "-" in code else len(code.removeprefix("HS"))
+
+
+def span(code: str) -> list[str]:
+    """The two-digit codes a NAICS range spans: '31-33' -> ['31', '32', '33']; a plain code spans nothing."""
+    first, _, last = code.partition("-")
+    return [str(c) for c in range(int(first), int(last) + 1)] if last else []
+
+
+def hierarchy(codes: set[str]) -> dict[str, tuple[str | None, bool]]:
+    """Each code's parent (the nearest code above it in `codes`) and whether it is an aggregate.
+
+    A range (31-33, 44-45, 48-49) is an aggregate when `codes` holds any two-digit code it spans: those codes
+    then sit below it at the same level, and a level that counted both would count them twice.
+    """
+    ranges = {part: code for code in codes for part in span(code)}
+    links = {}
+    for code in codes:
+        if code == ALL_INDUSTRIES:
+            links[code] = (None, False)
+        elif span(code):
+            links[code] = (ALL_INDUSTRIES, any(part in codes for part in span(code)))
+        else:
+            prefix = "HS" if code.startswith("HS") else ""
+            digits = code.removeprefix(prefix)
+            above = [prefix + digits[:k] for k in range(len(digits) - 1, 1, -1)]
+            above += [] if prefix else [ranges.get(digits[:2])]
+            links[code] = (next((c for c in above if c in codes), ALL_INDUSTRIES), False)
+    return links
 
 
 def place(places: Places, name: str, path: Path, line: int, column: str) -> int:
@@ -67,11 +96,14 @@ def place(places: Places, name: str, path: Path, line: int, column: str) -> int:
 
 
 def _codes(session: Session, industries: dict[str, str | None], partners: dict[str, str]) -> None:
-    known = dict(session.execute(select(Industry.code, Industry.title)).all())
+    """The codes seen, and every stored code's parent and aggregate flag, which depend on all the codes stored."""
+    titles = dict(session.execute(select(Industry.code, Industry.title)).all())
+    titles.update({c: t or titles.get(c) for c, t in industries.items()})
+    links = hierarchy(set(titles))
     upsert(session, Industry.__table__, [
-        dict(code=c, title=t or known.get(c), level=naics_level(c),
-             classification="hs" if c.startswith("HS") else "naics")
-        for c, t in industries.items()], ["code"])
+        dict(code=c, title=t, level=naics_level(c), classification="hs" if c.startswith("HS") else "naics",
+             parent=links[c][0], aggregate=links[c][1])
+        for c, t in titles.items()], ["code"])
     upsert(session, Partner.__table__, [
         dict(code=c, name=n, kind="world" if c == WORLD else "country") for c, n in partners.items()], ["code"])
 

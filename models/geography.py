@@ -1,7 +1,7 @@
 import re
 import unicodedata
 
-from sqlalchemy import Column, ForeignKey, Select, String, Table, UniqueConstraint, select
+from sqlalchemy import Column, ForeignKey, Select, String, Table, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -56,6 +56,11 @@ class Geography(Base):
     )
 
     @property
+    def place(self) -> dict:
+        """The place as a series names it."""
+        return {"kind": self.kind, "code": self.code, "name": self.name}
+
+    @property
     def former_titles(self) -> list[str]:
         return sorted({t for t in (self.titles or {}).values() if t != self.name})
 
@@ -95,3 +100,15 @@ def states() -> Select:
 
 def find(kinds: tuple[str, ...], code: str) -> Select:
     return select(Geography).where(Geography.kind.in_(kinds), Geography.code == code)
+
+
+def find_state(code: str) -> Select:
+    """A state, DC or territory by FIPS code (06, 6) or USPS code (CA, ca)."""
+    if code.isdigit():
+        return select(Geography).where(Geography.kind == "state", Geography.code == code.zfill(2))
+    return select(Geography).where(Geography.kind == "state", Geography.usps == code.upper())
+
+
+def metro_count(state_id: int) -> Select:
+    """How many CBSAs have the state among their principal states."""
+    return select(func.count()).where(geography_states.c.state_id == state_id)

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from models.growth import UNITS
+from models.observation import figure
 
 YEARS = validate.Range(1900, 2100)
 ASCII_INTEGER = re.compile(r"-?[0-9]+")
@@ -41,11 +42,6 @@ class YearRangeArgs(FormatArgs):
     def ordered(self, data, **kwargs):
         if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
             raise ma.ValidationError("must not be after 'to'", "from")
-
-
-def figure(value: float | None) -> int | float | None:
-    """A source value as the API writes it: an integer where it is whole, else a decimal number; None stays."""
-    return None if value is None else int(value) if float(value).is_integer() else float(value)
 
 
 class Figure(fields.Number):
@@ -98,7 +94,7 @@ class PointSchema(ma.Schema):
         "year); rounded (the source gives few significant digits); derived (computed from source figures, see the "
         "dataset notes); conflicting (the source gives two values)."
     )})
-    dataset = fields.String(attribute="dataset_id")
+    dataset = fields.String()
     indicator = fields.String()
     level = Figure(allow_none=True, metadata={"description": "The source figure, when `units` is not level."})
 

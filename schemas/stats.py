@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from models.stats import TIES
 from schemas.common import (
     YEARS,
     ChangeSchema,
@@ -13,9 +14,6 @@ from schemas.common import (
     PlaceSchema,
     SourceSchema,
 )
-
-TIES = ("Competition ranking ('1224'): places with equal values share a rank and the next rank skips; "
-        "equal values are listed in code order.")
 
 
 class GrowthArgs(FormatArgs):
@@ -117,6 +115,11 @@ class SummaryArgs(FormatArgs):
     threshold = IntegerArg(load_default=1_000_000_000, validate=validate.Range(0, 10**15),
                                metadata={"description": "Dollars; places with exports above it are counted."})
     dataset = fields.String(load_default="ita-metro-exports", validate=validate.Length(1, 64))
+
+    @ma.validates_schema
+    def ordered(self, data, **kwargs):
+        if data.get("base_year") is not None and data.get("year") is not None and data["base_year"] > data["year"]:
+            raise ma.ValidationError("must not be after 'year'", "base_year")
 
 
 class AggregateSchema(ma.Schema):

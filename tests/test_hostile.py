@@ -7,6 +7,7 @@ from urllib.parse import quote
 import pytest
 from helpers import PROBLEM, call, gunicorn, raw, report, snapshot
 
+pytestmark = pytest.mark.slow  # one module-wide gunicorn
 REPEATED = "Given more than once; give each parameter once (lists are comma-separated)."
 NOT_UTF8 = "Not valid UTF-8 once percent-decoded."
 BAD_ESCAPE = "Malformed percent-escape: '%' must be followed by two hexadecimal digits."
