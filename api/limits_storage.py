@@ -49,8 +49,9 @@ class SQLiteStorage(Storage):
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
         connection = self.connection()
-        (count,), = connection.execute(INCREMENT, {"key": key, "amount": amount, "expires": now + expiry,
-                                                   "now": now}).fetchall()
+        # fetchall: a statement with RETURNING keeps its write lock until it is read to the end
+        [(count,)] = connection.execute(INCREMENT, {"key": key, "amount": amount, "expires": now + expiry,
+                                                    "now": now}).fetchall()
         if now - self.purged > PURGE_EVERY:
             self.purged = now
             connection.execute("DELETE FROM counters WHERE expires <= ?", (now,))

@@ -31,7 +31,7 @@ class FormatArgs(ma.Schema):
 class PageArgs(FormatArgs):
     page = IntegerArg(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
     page_size = IntegerArg(load_default=50, validate=validate.Range(1, 500),
-                               metadata={"description": "Items per page (at most 500)."})
+                           metadata={"description": "Items per page (at most 500)."})
 
 
 class YearRangeArgs(FormatArgs):
@@ -56,7 +56,7 @@ class Figure(fields.Number):
 class PageMetaSchema(ma.Schema):
     total = fields.Integer(metadata={"description": "Items matching the request, on all pages."})
     page = fields.Integer()
-    page_size = IntegerArg()
+    page_size = fields.Integer()
     pages = fields.Integer()
 
 

@@ -113,7 +113,7 @@ class SummaryArgs(FormatArgs):
     year = IntegerArg(required=True, validate=YEARS)
     base_year = IntegerArg(required=True, validate=YEARS)
     threshold = IntegerArg(load_default=1_000_000_000, validate=validate.Range(0, 10**15),
-                               metadata={"description": "Dollars; places with exports above it are counted."})
+                           metadata={"description": "Dollars; places with exports above it are counted."})
     dataset = fields.String(load_default="ita-metro-exports", validate=validate.Length(1, 64))
 
     @ma.validates_schema

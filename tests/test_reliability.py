@@ -19,6 +19,7 @@ from helpers import PROBLEM, PrivateRedis, call, gunicorn, raw, report
 
 from api import ROOT
 from api.formats import ACCEPT_READ
+from api.limits_storage import SQLiteStorage
 
 
 def access_log(log) -> list[dict]:
@@ -114,6 +115,18 @@ def test_negotiation_reads_only_a_bounded_prefix_of_accept(client):
 
 
 # 5. One budget per client across the workers of a host, without Redis (a SQLite file in the instance folder).
+
+def test_sqlite_counters_count_per_window(tmp_path):
+    storage = SQLiteStorage(f"sqlite:///{tmp_path / 'counters.sqlite'}")
+    assert [storage.incr("a", 60) for _ in range(3)] == [1, 2, 3] and storage.get("a") == 3
+    assert storage.incr("a", 60, amount=2) == 5 and time.time() < storage.get_expiry("a") <= time.time() + 60
+    assert [storage.incr("b", 0) for _ in range(3)] == [1, 1, 1]  # each window over at once: counting restarts
+    assert storage.get("b") == 0 and storage.get("never") == 0
+    other = SQLiteStorage(f"sqlite:///{tmp_path / 'counters.sqlite'}")  # another process's view of the file
+    assert other.incr("a", 60) == 6 and storage.get("a") == 6
+    storage.clear("a")
+    assert other.get("a") == 0 and storage.check()
+
 
 @pytest.mark.slow
 def test_one_budget_per_client_across_workers(app, tmp_path):
