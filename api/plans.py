@@ -20,7 +20,10 @@ blp = Blueprint("export_plans", __name__, url_prefix="/v1/export-plans",
 def plan(slug: str) -> ExportPlan:
     found = db.session.get(ExportPlan, slug)
     if found is None:
-        not_found(f"No export plan has the slug '{slug}'.", "The plans are listed at /v1/export-plans")
+        merged = next((p.slug for p in db.session.scalars(plans()) if slug in p.former_slugs), None)
+        hint = (f"'{slug}' is now part of the joint site's plan: /v1/export-plans/{merged}" if merged
+                else "The plans are listed at /v1/export-plans")
+        not_found(f"No export plan has the slug '{slug[:64]}'.", hint)
     return found
 
 

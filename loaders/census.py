@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loaders.files import SourceError, csv_rows, number
+from loaders.partners import Partners
 from loaders.places import Places
 from loaders.store import Result, Rows, Source, unchanged, write
 from loaders.upsert import upsert
-from models import Industry, Partner
-from models.observation import ALL_INDUSTRIES, WORLD
+from models import Industry
+from models.observation import ALL_INDUSTRIES
 
 INDICATOR = "exports_goods"
 PUBLISHER = "U.S. Census Bureau, Economic Indicators Division"
@@ -95,7 +96,7 @@ def place(places: Places, name: str, path: Path, line: int, column: str) -> int:
     return geo
 
 
-def _codes(session: Session, industries: dict[str, str | None], partners: dict[str, str]) -> None:
+def _codes(session: Session, industries: dict[str, str | None], partners: Partners) -> None:
     """The codes seen, and every stored code's parent and aggregate flag, which depend on all the codes stored."""
     titles = dict(session.execute(select(Industry.code, Industry.title)).all())
     titles.update({c: t or titles.get(c) for c, t in industries.items()})
@@ -104,8 +105,7 @@ def _codes(session: Session, industries: dict[str, str | None], partners: dict[s
         dict(code=c, title=t, level=naics_level(c), classification="hs" if c.startswith("HS") else "naics",
              parent=links[c][0], aggregate=links[c][1])
         for c, t in titles.items()], ["code"])
-    upsert(session, Partner.__table__, [
-        dict(code=c, name=n, kind="world" if c == WORLD else "country") for c, n in partners.items()], ["code"])
+    partners.write(session)
 
 
 def parse_usa_trade(path: Path, places: Places, industries: dict[str, str | None]) -> Rows:
@@ -143,7 +143,7 @@ def parse_statenaics_csv(path: Path, places: Places, industries: dict[str, str |
     return rows
 
 
-def parse_api_json(path: Path, places: Places, industries: dict[str, str | None], partners: dict[str, str]) -> Rows:
+def parse_api_json(path: Path, places: Places, industries: dict[str, str | None], partners: Partners) -> Rows:
     """A Census API answer: see _parse_api_json. The garbage collector is paused meanwhile: a large answer is
     millions of small strings that it would otherwise scan again and again (measured: parsing took twice as
     long on a million rows)."""
@@ -154,7 +154,7 @@ def parse_api_json(path: Path, places: Places, industries: dict[str, str | None]
         gc.enable()
 
 
-def _parse_api_json(path: Path, places: Places, industries: dict[str, str | None], partners: dict[str, str]) -> Rows:
+def _parse_api_json(path: Path, places: Places, industries: dict[str, str | None], partners: Partners) -> Rows:
     """A Census API answer: a JSON array of arrays of strings, header first. Annual = MONTH 12, ALL_VAL_YR.
 
     STATE is a USPS code ('-' all states, 'XX' unallocated); CTY_CODE '-' (or '0') is all countries.
@@ -234,14 +234,14 @@ def _industry(kind: str, code: str, path: Path, line: int) -> str:
     return ALL_INDUSTRIES if code == "-" else "HS" + code
 
 
-def _partner(r: list[str], code_column: int | None, name_column: int | None, partners: dict[str, str], path: Path,
+def _partner(r: list[str], code_column: int | None, name_column: int | None, partners: Partners, path: Path,
              line: int) -> str:
+    """The canonical partner code of a row (loaders.partners): CTY_CODE '-' is the world; a Census country code
+    stays known as another code of its partner."""
     raw = r[code_column] if code_column is not None else "-"
-    partner = WORLD if raw in ("-", "0", "") else raw
-    if partner != WORLD and not re.fullmatch(r"\d{4}", partner):
-        raise SourceError(path, f"{partner!r} is not a Census country code", line, "CTY_CODE")
-    partners.setdefault(partner, r[name_column].title() if name_column is not None else partner)
-    return partner
+    if raw not in ("-", "0", "") and not re.fullmatch(r"\d{4}", raw):
+        raise SourceError(path, f"{raw!r} is not a Census country code", line, "CTY_CODE")
+    return partners.census_code(raw, r[name_column] if name_column is not None else raw)
 
 
 def api_source(path: Path) -> Source:
@@ -258,7 +258,7 @@ def api_source(path: Path) -> Source:
 def load(session: Session, data_dir: Path, force: bool = False) -> list[Result]:
     places = Places(session)
     industries: dict[str, str | None] = {ALL_INDUSTRIES: "All industries"}
-    partners = {WORLD: "World"}
+    partners = Partners()
     results = []
     jobs = [(USA_TRADE, data_dir / USA_TRADE_FILE, lambda p: parse_usa_trade(p, places, industries)),
             (STATENAICS, data_dir / STATENAICS_FILE, lambda p: parse_statenaics_csv(p, places, industries))]

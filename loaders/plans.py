@@ -70,6 +70,8 @@ class Plan(ma.Schema):
     unknown = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(min=1)),
                           load_default=dict)
     note = fields.String(load_default=None, allow_none=True)
+    former_slugs = fields.List(fields.String(validate=validate.Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$")),
+                               load_default=list)
 
     @ma.pre_load
     def dates_as_text(self, data, **kwargs):
@@ -165,7 +167,7 @@ def load(session: Session, data_dir: Path, force: bool = False) -> list[Result]:
             baseline_value=baseline.get("value"), baseline_year=baseline.get("year"),
             baseline_basis=baseline.get("basis"), target_value=target.get("value"), target_year=target.get("year"),
             target_note=target.get("note"), strategies=plan["strategies"], sources=plan["sources"],
-            unknown=plan["unknown"], note=plan["note"],
+            unknown=plan["unknown"], note=plan["note"], former_slugs=plan["former_slugs"],
         ))
     for table in (export_plan_metros, ExportPlan.__table__, PlanCohort.__table__):
         session.execute(delete(table))

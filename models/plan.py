@@ -66,10 +66,17 @@ class ExportPlan(Base):
     sources: Mapped[list[str]]
     unknown: Mapped[dict]
     note: Mapped[str | None] = mapped_column(Text)
+    # Slugs the plan was served under before (a joint site listed once per metro): they redirect here.
+    former_slugs: Mapped[list[str]] = mapped_column(default=list)
 
     metros: Mapped[list[Geography]] = relationship(secondary=export_plan_metros,
                                                    order_by=export_plan_metros.c.position, lazy="selectin")
     cohort_detail: Mapped[PlanCohort] = relationship(lazy="joined")
+
+    @property
+    def metro(self) -> Geography:
+        """The site's first metro (v1 named one metro per plan; a joint site has several: `metros`)."""
+        return self.metros[0]
 
     @property
     def cbsas(self) -> list[str]:

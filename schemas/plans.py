@@ -47,6 +47,9 @@ class PlanSchema(ma.Schema):
     cbsas = fields.List(fields.String(), metadata={
         "description": "CBSA codes of the site's metros: one, or several for a joint site (Louisville and Lexington)."})
     cbsa_names = fields.List(fields.String(), metadata={"description": "Their titles, in the same order."})
+    cbsa = fields.String(attribute="metro.code", metadata={"description": "The first of `cbsas` (kept from v1)."})
+    cbsa_name = fields.String(attribute="metro.name", metadata={
+        "description": "The first of `cbsa_names` (kept from v1)."})
     title = fields.String(allow_none=True)
     released_on = fields.Date(allow_none=True)
 
@@ -66,14 +69,18 @@ class PlanDetailSchema(PlanSchema):
                        "the reason."})
     note = fields.String(allow_none=True)
     metros = fields.List(fields.Nested(MetroSchema))
+    metro = fields.Nested(MetroSchema, metadata={"description": "The first of `metros` (kept from v1)."})
     links = fields.Method("_links", metadata={"type": "object", "properties": {
+        "metro": {"type": "string", "description": "The first metro (kept from v1)."},
+        "exports": {"type": "string", "description": "The first metro's exports (kept from v1)."},
         "metros": {"type": "array", "items": {"type": "string"}},
-        "exports": {"type": "array", "items": {"type": "string"}},
+        "metros_exports": {"type": "array", "items": {"type": "string"}},
         "progress": {"type": "string"}}})
 
     def _links(self, plan):
-        return {"metros": [f"/v1/metros/{c}" for c in plan.cbsas],
-                "exports": [f"/v1/metros/{c}/exports" for c in plan.cbsas],
+        return {"metro": f"/v1/metros/{plan.cbsas[0]}", "exports": f"/v1/metros/{plan.cbsas[0]}/exports",
+                "metros": [f"/v1/metros/{c}" for c in plan.cbsas],
+                "metros_exports": [f"/v1/metros/{c}/exports" for c in plan.cbsas],
                 "progress": f"/v1/export-plans/{plan.slug}/progress"}
 
 

@@ -4,7 +4,7 @@ import json
 
 import openpyxl
 import pytest
-from helpers import FIXTURES, REAL_DATA, figure, snapshot
+from helpers import FIXTURES, REAL_DATA, figure, rejection, scratch_store, snapshot
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from loaders.files import sha256
 from loaders.indicators import given_to_two_areas
 from loaders.places import Places
 from models import Dataset, Geography, Industry, Observation, Partner
+from models.observation import partner_code
 
 
 def test_ita_figures_are_dollars_and_blanks_are_null_with_a_status(engine):
@@ -91,11 +92,12 @@ def test_census_statenaics_csv(engine):
 def test_census_api_json_shape(engine):
     dataset = "census-api-statenaics-2019-or"
     assert figure(engine, dataset, "state", "41", 2019) == (22845120417, "ok")
-    assert figure(engine, dataset, "state", "41", 2019, industry="336", partner="1220") == (301477180, "ok")
+    assert figure(engine, dataset, "state", "41", 2019, industry="336", partner="CAN") == (301477180, "ok")
     assert figure(engine, dataset, "unallocated", "unknown", 2019) == (4178013, "ok")
     assert figure(engine, dataset, "nation", "US", 2019) == (1645173690047, "ok")
     with Session(engine) as session:
-        assert session.get(Partner, "1220").name == "Canada"
+        assert session.get(Partner, "CAN").name == "Canada"
+        assert session.scalar(partner_code("1220")) == "CAN"  # the Census code stays Canada's
         assert session.get(Dataset, dataset).row_count == 5  # the June row is not annual and is skipped
 
 
@@ -182,11 +184,7 @@ BAD_FILES = {
 def test_bad_file_is_rejected_with_place_and_reason_and_store_unchanged(engine, data_copy, case):
     breaks, message = BAD_FILES[case]
     breaks(data_copy)
-    before = snapshot(engine)
-    with pytest.raises(SourceError) as error:
-        build(engine, data_copy, force=True)
-    assert str(error.value).startswith(message)
-    assert snapshot(engine) == before
+    assert rejection(engine, data_copy).startswith(message)
 
 
 def test_census_api_json_rows_must_match_the_header(engine, data_copy):
@@ -231,9 +229,10 @@ def test_census_api_download_then_load(app, tmp_path, engine):
     saved = tmp_path / "census" / "statenaics_2019.json"
     assert saved.read_bytes() == answer
     from loaders.census import api_source, parse_api_json
+    from loaders.partners import Partners
     from loaders.places import Places
     with Session(engine) as session:
-        rows = parse_api_json(saved, Places(session), {}, {})
+        rows = parse_api_json(saved, Places(session), {}, Partners())
     assert api_source(saved).id == "census-api-statenaics-2019"
     assert len(rows) == 5 and rows.rejects == {"not an annual (December year-to-date) row": 1}
 
@@ -354,3 +353,28 @@ def test_each_naics_level_adds_up_to_all_industries_on_the_real_files(real_app):
     # The 2012 file has 3- and 4-digit codes only; 2013-2018 has 2 to 4 digits. Every sum is exact to the dollar.
     assert levels == {"census-state-exports-2012": {3, 4}, "census-state-exports-2013-2018": {2, 3, 4}}
     assert checked == 55 * 2 + 51 * 6 * 3
+
+
+def test_a_store_built_by_code_with_other_tables_is_rebuilt_from_scratch(tmp_path_factory):
+    """A store whose schema version is not the code's (built before a table changed, or before versions were
+    kept) is dropped and built anew in the build's transaction, orphan tables included."""
+    from sqlalchemy import inspect, text
+
+    from loaders import SCHEMA
+    from models.engine import create_store_engine
+
+    with scratch_store(tmp_path_factory, "schema") as url:
+        engine = create_store_engine(url)
+        build(engine, FIXTURES)
+        expected = snapshot(engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE retired_table (id INTEGER)"))
+            connection.execute(text("ALTER TABLE store_state DROP COLUMN schema"))
+        results = build(engine, FIXTURES)
+        assert {r.status for r in results} == {"loaded"}
+        assert snapshot(engine) == expected
+        assert not inspect(engine).has_table("retired_table")
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT schema FROM store_state")) == SCHEMA
+        assert {r.status for r in build(engine, FIXTURES)} == {"unchanged"}  # and then it is the code's store
+        engine.dispose()

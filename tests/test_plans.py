@@ -94,8 +94,12 @@ def test_plan_detail_embeds_the_cohort_the_metros_and_links(client):
     assert body["baseline"] == {"value": 17600000000, "year": 2010, "basis": "goods and services"}
     assert body["target"]["value"] == 35000000000 and body["target"]["year"] == 2017
     assert [(m["code"], m["states"]) for m in body["metros"]] == [("33460", ["MN", "WI"])]
-    assert body["links"] == {"metros": ["/v1/metros/33460"], "exports": ["/v1/metros/33460/exports"],
+    assert body["links"] == {"metro": "/v1/metros/33460", "exports": "/v1/metros/33460/exports",
+                             "metros": ["/v1/metros/33460"], "metros_exports": ["/v1/metros/33460/exports"],
                              "progress": "/v1/export-plans/minneapolis-saint-paul-2012/progress"}
+    # v1's one-metro fields stay: the first metro
+    assert (body["cbsa"], body["cbsa_name"], body["metro"]["code"]) == (
+        "33460", "Minneapolis-St. Paul-Bloomington, MN-WI", "33460")
     assert body["unknown"] == {}
     assert body["cohort_detail"]["name"] == "Metropolitan Export Initiative pilot metros"
     assert body["cohort_detail"]["organisers"][1] == "U.S. Department of Commerce, International Trade Administration"
@@ -288,6 +292,10 @@ def test_every_curated_plan_resolves_on_the_real_store(real_client):
         "louisville-lexington-2013", "louisville-lexington-2015"]
     assert [p["slug"] for p in real_client.get("/v1/metros/30460").get_json()["export_plans"]] == [
         "louisville-lexington-2013", "louisville-lexington-2015"]
+    # the two entries v1 served for that site point to it
+    gone = real_client.get("/v1/export-plans/lexington-2013").get_json()
+    assert gone["status"] == 404 and gone["hint"] == (
+        "'lexington-2013' is now part of the joint site's plan: /v1/export-plans/louisville-lexington-2013")
     body = real_client.get("/v1/export-plans/syracuse-2012/progress").get_json()
     assert body["series_start_value"] == SYRACUSE_2012
 
