@@ -7,10 +7,11 @@ from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
-from models import Geography
+from models import Geography, Observation
 from models.geography import metro_count, metros, states
-from models.observation import EXPORTS, coverage, series, with_industry_titles
+from models.observation import EXPORTS, coverage, partner_code, series, with_industry_titles
 from models.series import growth_body, series_body
+from models.vintages import sole_releases
 from schemas.common import FormatArgs, PageArgs
 from schemas.places import (
     MetroPageSchema,
@@ -64,7 +65,10 @@ class StateExports(MethodView):
         if "dataset" in args:
             lookups.source(args["dataset"])
         query = series(geo.id, EXPORTS, args.get("dataset"), industries=args.get("industry", ["ALL"]),
-                       naics_level=args.get("naics_level") or None, partner=args["partner"])
+                       naics_level=args.get("naics_level") or None,
+                       partner=db.session.scalar(partner_code(args["partner"])) or args["partner"])
+        if "dataset" not in args:
+            query = query.where(Observation.dataset_id.in_(sole_releases()))
         rows = db.session.execute(with_industry_titles(query)).all()
         return encoded(series_body(geo.place, rows, lookups.sources(r.dataset_id for r in rows), args,
                                    lookups.denominators, extra=("industry", "industry_title", "partner")))
@@ -95,5 +99,8 @@ class StateGrowth(MethodView):
         geo = lookups.state(code)
         if "dataset" in args:
             lookups.source(args["dataset"])
-        rows = db.session.execute(series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])).all()
+        query = series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])
+        if "dataset" not in args:
+            query = query.where(Observation.dataset_id.in_(sole_releases()))
+        rows = db.session.execute(query).all()
         return growth_body(geo, rows, args["from_"], args["to"], lookups.sources, args["industry"])

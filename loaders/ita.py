@@ -1,5 +1,6 @@
 """ITA Metropolitan Export Series: merchandise exports by metro, 2005-2023 (xlsx), and its 2012-2021 edition (csv)."""
 
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
@@ -38,6 +39,8 @@ SOURCE = Source(
     source_url="https://www.trade.gov/data-visualization/metropolitan-export-series",
     unit="USD", dollar_basis="nominal", coverage="Metropolitan areas, 2005-2023", delineation="2023",
     notes=CAVEATS + " From joshevanbarker/Machine_Learning_with_MSA_Exports_DTSC_691_Final_Project.",
+    series="ita-metro-exports", released_on=date(2025, 3, 8),
+    release="Retrieved from ITA's dashboard by 2025-03-08 (the workbook's creation date); edition 2005-2023.",
 )
 
 HISTORY_SOURCE = Source(
@@ -48,6 +51,9 @@ HISTORY_SOURCE = Source(
     notes="An earlier extract of the same series under 2013/2018-vintage titles; kept as a cross-check of the "
           "titles and values of ita-metro-exports. Values written in scientific notation in the file carry only "
           "a few significant digits and are marked 'rounded'.",
+    series="ita-metro-exports", released_on=date(2023, 1, 31),
+    release="Retrieved from ITA's Metropolitan Export Map (2012-2021) by 2023-01-31 (the date of the paper "
+            "committed with it); edition 2012-2021.",
 )
 
 

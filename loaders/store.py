@@ -4,7 +4,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import delete
@@ -30,6 +30,11 @@ class Source:
     delineation: str | None
     notes: str
     license: str | None = "Public domain (U.S. Government work)"
+    # The series this file is a release of (default: its own id), when it was published or retrieved, and what
+    # that date is (e.g. "retrieved from USA Trade Online, March 2019: initial figures").
+    series: str | None = None
+    released_on: date | None = None
+    release: str | None = None
 
 
 @dataclass
@@ -119,7 +124,8 @@ def write(session: Session, source: Source, paths: list[Path], rows: Rows | None
         dollar_basis=source.dollar_basis, coverage=source.coverage, delineation=source.delineation,
         sha256=fingerprint(paths), loaded_at=datetime.now(UTC).replace(microsecond=0, tzinfo=None),
         row_count=len(rows) if rows is not None else row_count,
-        notes=" ".join([source.notes, *extra]),
+        notes=" ".join([source.notes, *extra]), series=source.series or source.id, released_on=source.released_on,
+        release=source.release,
     )], ["id"])
     session.execute(delete(Observation).where(Observation.dataset_id == source.id))
     if rows is not None:

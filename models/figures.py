@@ -20,6 +20,7 @@ from models import Dataset, Geography, Observation
 from models.engine import Snapshot
 from models.observation import ALL_INDUSTRIES, EXPORTS, WORLD, cross_section, national_totals
 from models.stats import Place
+from models.vintages import sole_releases
 
 
 def per_version(maxsize: int) -> Callable:
@@ -75,8 +76,10 @@ def exports_indicator(snapshot: Snapshot, dataset: str) -> str | None:
 
 @per_version(maxsize=4)
 def state_datasets(snapshot: Snapshot) -> tuple[str, ...]:
-    """The datasets with state figures of goods exports (the Census ones), in id order."""
-    ids = snapshot.connection.scalars(select(Dataset.id).order_by(Dataset.id)).all()
+    """The datasets with state figures of goods exports (the Census ones) that are the sole release of their series
+    (models.vintages.figures combines the releases of one), in id order."""
+    ids = snapshot.connection.scalars(select(Dataset.id).where(Dataset.id.in_(sole_releases()))
+                                      .order_by(Dataset.id)).all()
     o = Observation
     return tuple(d for d in ids if snapshot.connection.scalar(select(exists().where(
         o.dataset_id == d, o.indicator == "exports_goods",
