@@ -1,7 +1,7 @@
 """Clients generated from the committed openapi.yaml work against the API served over HTTP: a Python client
 (openapi-python-client) and TypeScript types (openapi-typescript) with openapi-fetch, each calling an operation with
 a list parameter (repeated and comma-separated), a paginated list, a CSV download, typed problems and a 304
-revalidation. The README's "Using the API from code" snippets ask what these tests ask."""
+revalidation; and the README's "Using the API from code" snippets, run as written against the fixture store."""
 
 import importlib
 import json
@@ -16,6 +16,10 @@ import pytest
 from api import ROOT
 
 TS = ROOT / "tests" / "ts"
+README = (ROOT / "README.md").read_text()
+SNIPPETS = README[README.index("## Using the API from code"):README.index("## HTTP contract")]
+README_HOST = "http://127.0.0.1:8000"
+
 SERIES_CSV = ("geography_code,geography_name,dataset,indicator,year,value,status,units,level\r\n"
               "38900,\"Portland-Vancouver-Hillsboro, OR-WA\",ita-metro-exports,exports_goods,2022,34368003214,ok,level,34368003214\r\n"
               "38900,\"Portland-Vancouver-Hillsboro, OR-WA\",ita-metro-exports,exports_goods,2023,26973156822,ok,level,26973156822\r\n")
@@ -23,6 +27,12 @@ SERIES_CSV = ("geography_code,geography_name,dataset,indicator,year,value,status
 OREGON = [("336", 2019, 1049311212, "ok"), ("ALL", 2019, 22845120417, "ok"), ("336", 2018, 1881939956, "ok"),
           ("ALL", 2018, 22331756938, "ok")]
 NOT_FOUND = "No CBSA or unallocated area has the code '99999' in any delineation from 2009 to 2023."
+
+
+def snippet(language: str, base_url: str) -> str:
+    """The README's code block in `language`, calling `base_url`."""
+    (code,) = re.findall(rf"```{language}\n(.*?)```", SNIPPETS, re.DOTALL)
+    return code.replace(README_HOST, base_url)
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +117,23 @@ def test_a_new_field_or_status_does_not_break_the_client(generated):
     assert (point.status, point.additional_properties) == ("revised", {"footnote": "new"})
 
 
+def test_readme_python_snippet_runs(generated, base_url, capsys):
+    exec(snippet("python", base_url), {})  # noqa: S102 - the README's own code, run as written
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "[(2020, 27824710650, 'ok'), (2021, 33787471258, 'ok'), (2022, 34368003214, 'ok'), " \
+                         "(2023, 26973156822, 'ok')]"
+    assert printed[1].startswith("[(1, 'Mayagüez, PR', 19.836701), (2, 'Yuma, AZ', 4.789532), (3, 'Portland-Vancouver")
+    assert printed[2] == "2 ['Portland-South Portland, ME', 'Portland-Vancouver-Hillsboro, OR-WA']"
+
+
+def test_readme_curl_urls_answer(app):
+    urls = re.findall(rf"'{README_HOST}(/v1/[^']+)'", SNIPPETS)
+    assert len(urls) == 4
+    for url in urls:
+        response = app.test_client().get(url)
+        assert response.status_code == 200, url
+
+
 def npm(arguments: list[str], cwd) -> subprocess.CompletedProcess:
     return subprocess.run(["npm", *arguments], cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
 
@@ -120,6 +147,7 @@ def typescript(tmp_path_factory):
     work = tmp_path_factory.mktemp("ts")
     for name in ("package.json", "package-lock.json", "tsconfig.json", "client.ts"):
         shutil.copy(TS / name, work / name)
+    (work / "readme.ts").write_text(snippet("ts", "http://127.0.0.1:8000"))
     installed = npm(["ci", "--prefer-offline", "--no-audit", "--no-fund"], work)
     if installed.returncode != 0:
         if re.search(r"ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ECONNRESET|network", installed.stderr):
@@ -138,6 +166,22 @@ def ts_calls(typescript, base_url):
                          timeout=60)
     assert ran.returncode == 0, ran.stderr
     return json.loads(ran.stdout)
+
+
+def test_readme_typescript_snippet_runs(typescript, base_url):
+    """The README's snippet, type-checked with the client (tsc --strict) and run against the fixture store."""
+    source = (typescript / "build" / "readme.js").read_text()
+    (typescript / "build" / "readme.js").write_text(source.replace(README_HOST, base_url))
+    ran = subprocess.run(["node", "build/readme.js"], cwd=typescript, capture_output=True, text=True, check=False,
+                         timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    printed = " ".join(ran.stdout.split())  # console.log spreads arrays over lines
+    for line in (("[ [ 2020, 27824710650, 'ok' ], [ 2021, 33787471258, 'ok' ], [ 2022, 34368003214, 'ok' ], "
+                  "[ 2023, 26973156822, 'ok' ] ]"), "[ [ 1, 'Mayagüez, PR', 19.836701 ], [ 2, 'Yuma, AZ', 4.789532 ],",
+                 "2 [ 'Portland-South Portland, ME', 'Portland-Vancouver-Hillsboro, OR-WA' ]",
+                 "geography_code,geography_name,dataset,indicator,year,value,status,units,level 38900,",
+                 "exports_goods,2023,26973156822,ok,level,26973156822"):
+        assert line in printed
 
 
 def test_typescript_list_parameter_repeated_and_comma_separated(ts_calls):

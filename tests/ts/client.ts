@@ -2,7 +2,7 @@
 // (schema.d.ts, beside this file when tests/test_generated_client.py compiles it with tsc --strict). Prints what it
 // got as JSON; the test asserts on it. Usage: node build/client.js BASE_URL
 import createClient from "openapi-fetch";
-import type { components, paths } from "./schema.js";
+import type { components, paths } from "./schema";
 
 type Problem = components["schemas"]["Problem"];
 
