@@ -110,7 +110,8 @@ class OperationRules(BasePlugin):
             for parameter in parameters:
                 if parameter["name"] == "format":
                     parameter["schema"]["enum"] = ["json", "csv"] if csv else ["json"]
-                    parameter["description"] = ("Response format; overrides the Accept header." if csv else
+                    parameter["description"] = ("json (the default) or csv; overrides the Accept header "
+                                                "(application/json or text/csv)." if csv else
                                                 "This operation answers JSON only.")
             cached = getattr(function, "cached", False)
             limited = limiter.exempt not in getattr(view_class, "decorators", ())

@@ -103,10 +103,10 @@ LOAD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00")
 
 def example_answer(client, request: str) -> dict:
     """An operation's example for the spec (api/examples.json): the request, its JSON answer and, where the
-    operation offers CSV, its CSV answer."""
+    operation answers CSV, its CSV answer."""
     response = client.get(request)
     assert response.status_code == 200, (request, response.get_data(as_text=True))
-    example = {"request": request, "response": response.get_json()}
+    example = {"request": request, "response": response.get_json()} if response.is_json else {"request": request}
     as_csv = client.get(request, headers={"Accept": "text/csv"})
     if as_csv.mimetype == "text/csv":
         example["csv"] = as_csv.get_data(as_text=True)

@@ -85,9 +85,9 @@ def test_every_operation_has_tags_and_a_server(client):
 @pytest.mark.parametrize("path", sorted(OPERATIONS))
 def test_format_csv_is_offered_exactly_where_it_is_answered(client, path):
     op = OPERATIONS[path]
-    (format_,) = [p for p in op["parameters"] if p["name"] == "format"]
     offered = "text/csv" in op["responses"]["200"]["content"]
-    assert format_["schema"]["enum"] == (["json", "csv"] if offered else ["json"])
+    for format_ in (p for p in op["parameters"] if p["name"] == "format"):
+        assert format_["schema"]["enum"] == (["json", "csv"] if offered else ["json"])
     request = json.loads(EXAMPLES.read_text())[path]["request"]
     response = client.get(request + ("&" if "?" in request else "?") + "format=csv")
     if offered:
@@ -117,7 +117,7 @@ def test_every_operation_has_an_example_that_the_fixtures_still_answer(client):
         answer = example_answer(client, example["request"])
         assert of_the_moment(answer) == of_the_moment(example), f"{path}: run `make openapi`"
         ok = OPERATIONS[path]["responses"]["200"]["content"]
-        assert ok["application/json"]["example"] == example["response"]
+        assert ok.get("application/json", {}).get("example") == example.get("response")
         assert ok.get("text/csv", {}).get("example") == example.get("csv")
 
 
