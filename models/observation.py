@@ -1,7 +1,21 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Column, ForeignKey, Index, Select, String, Table, and_, bindparam, func, literal, or_, select
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -14,7 +28,8 @@ WORLD = "WLD"
 class Observation(Base):
     """One figure: a dataset's value of an indicator for a place, year, industry and partner.
 
-    A value the source suppressed or lacks is NULL with a status saying why, never 0.
+    A value the source suppressed or lacks is NULL with a status saying why, never 0; `note` gives the reason where
+    the status alone does not (an ITA blank in a year the area was not a metropolitan area).
     """
 
     __tablename__ = "observations"
@@ -28,6 +43,7 @@ class Observation(Base):
     year: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16), default="ok")
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Industry(Base):
