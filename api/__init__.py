@@ -10,7 +10,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTION = """U.S. export statistics by metropolitan area and state, from public sources (ITA, Census, OMB,
 Brookings), with their provenance. Read-only; JSON by default, CSV for collections and series
 (`Accept: text/csv` or `format=csv`). Money is whole US dollars. A figure a source suppressed or lacks is
-`null` with a `status`, never 0. Errors are RFC 9457 problem details."""
+`null` with a `status`, never 0. Errors are RFC 9457 problem details.
+
+Compatibility within v1: fields, headers, enumeration values (such as a figure's `status`), parameters and
+operations may be added; nothing is removed or renamed, and a field keeps its meaning. Clients should ignore
+fields they do not know and accept values of an enumeration beyond those listed. A list parameter may be given
+comma-separated or repeated."""
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -27,19 +32,36 @@ def create_app(config: dict | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",
         API_SPEC_OPTIONS={"info": {"description": DESCRIPTION, "license": {"name": "MIT", "identifier": "MIT"}}},
-        # Caching: Cache-Control max-age, response-cache entry lifetime and size, and how often (seconds)
-        # each process re-reads the data version (0 = every request).
+        # The store: PostgreSQL statements are stopped after this long (0 = never); a server is given up on after
+        # this many seconds.
+        STATEMENT_TIMEOUT_MS=5000,
+        DATABASE_CONNECT_TIMEOUT=5,
+        # Caching (api/caching.py): Cache-Control max-age, and s-maxage for shared caches such as the edge (None =
+        # none); how often (seconds) each process re-reads the data version (0 = every request); the response
+        # cache's entry lifetime (<= 0: no response cache) and, in process, the memory it may take (bytes).
         CACHE_MAX_AGE=300,
-        CACHE_TIMEOUT=3600,
-        CACHE_ENTRIES=10000,
+        CACHE_SHARED_MAX_AGE=None,
         DATA_VERSION_TTL=1.0,
-        # Shared state across workers and hosts (response cache, rate-limit counters); None = in-process.
+        CACHE_TIMEOUT=3600,
+        CACHE_MAX_BYTES=32 * 1024 * 1024,
+        CACHE_KEY_PREFIX="metro-exports:",
+        # Shared state across workers and hosts (response cache, rate-limit counters); None = in-process. Redis may
+        # fail: each call gives up after REDIS_TIMEOUT seconds, and the cache is then skipped for REDIS_RETRY_AFTER.
         REDIS_URL=None,
+        REDIS_TIMEOUT=0.25,
+        REDIS_RETRY_AFTER=5.0,
         RATELIMIT_LIMIT="120 per minute",
         RATELIMIT_ENABLED=True,
+        # Counters that fail (Redis down or frozen, the SQLite file unwritable): each process counts on its own
+        # meanwhile; Flask-Limiter tries them again after 1, 2, 4 … 32 s and logs the switch each way once.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="metro-exports",
+        RATELIMIT_HEADER_RETRY_AFTER_VALUE="delta-seconds",
         # Number of proxies in front of the API whose X-Forwarded-For is trusted (0 = none).
         PROXY_COUNT=0,
         MAX_CONTENT_LENGTH=16 * 1024,
+        # Request headers in all (as nginx's default buffers); gunicorn.conf.py bounds each line and their number.
+        MAX_HEADER_BYTES=32 * 1024,
         # Compress responses here (brotli, gzip); off on hosts behind the nginx edge, which compresses instead.
         COMPRESS=True,
         COMPRESS_ALGORITHM=["br", "gzip"],
@@ -61,7 +83,6 @@ def create_app(config: dict | None = None) -> Flask:
         db,
         docs,
         formats,
-        front,
         health,
         limits,
         metros,
@@ -74,18 +95,17 @@ def create_app(config: dict | None = None) -> Flask:
     from loaders.cli import data
 
     db.init_app(app)
-    formats.init_app(app)
     caching.init_app(app)
-    front.init_app(app)  # before ProxyFix (limits.init_app) wraps it
-    security.init_app(app)  # before_request hooks run in this order: check the request, then count it
+    # before_request hooks run in this order: check the request cheaply, count it, then negotiate its format.
+    security.init_app(app)
     limits.init_app(app)
+    formats.init_app(app)
     cors.init_app(app)
     if app.config["COMPRESS"]:
         Compress(app)
     api = Api(app)
     for module in (metros, states, plans, stats, codes, limits):
         api.register_blueprint(module.blp)
-    api.document_common_responses()
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
     limits.limiter.exempt(health.blp)

@@ -1,123 +1,169 @@
-"""Conditional requests and the response cache, both keyed by the data version and the canonical request.
+"""Conditional requests and the response cache.
 
-The data version is read from the store at most every DATA_VERSION_TTL seconds per process (0: on every
-request), so a 304 or a cache hit costs no query. After a reload every host sees the new version within that
-time; a response is always entirely from one version of the data.
+The invariant: a request that reads data reads exactly one data version, pinned once (`api.db.snapshot`), and
+everything it remembers or caches is keyed by that version. Before a view runs, a 304 or a response-cache hit is
+decided from the version this process saw last (re-read at most every DATA_VERSION_TTL seconds) without touching
+the store; a view's answer is labelled (ETag) and cached under its own snapshot's version.
+
+The response cache is Flask-Caching: in this process (`BoundedMemoryCache`, bounded by the bytes it holds), or in
+Redis when REDIS_URL is set. CACHE_TIMEOUT <= 0 means no response cache, on both. Redis holds nothing the API cannot
+recompute: when it fails, the cache is skipped for a few seconds and the API answers from the store.
 """
 
 import hashlib
 import threading
 import time
+from collections import OrderedDict
 from datetime import datetime
-from functools import lru_cache, wraps
+from functools import wraps
 
 import orjson
 from flask import Flask, Response, current_app, g, request
 from flask_caching import Cache
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
-from werkzeug.http import http_date
+from flask_caching.backends.base import BaseCache
+from sqlalchemy import Engine
+from werkzeug.http import http_date, parse_etags
 
-from api import db, formats, front
-from models import StoreState
+from api import db, formats
 
 cache = Cache()
-MISSING = object()
-STATE = select(StoreState.version, StoreState.loaded_at).where(StoreState.id == 1)
+# Response headers that belong to the representation and are kept with a cached body.
+KEPT_HEADERS = ("Link", "X-Total-Count", "Content-Disposition")
 
 
-class Stale(Exception):  # not an error: a signal to run the view again
-    """A request answered from figures remembered for one data version, then read the store and found another: a
-    reload committed in between. `cached` runs the view again, on the store's version."""
+class LatestVersion:
+    """The store's data version and load time as this process saw them last, re-read every `ttl` seconds."""
 
-
-class DataVersion:
-    """The store's version and load time, remembered for a few seconds."""
-
-    def __init__(self, engine, ttl: float):
+    def __init__(self, engine: Engine, ttl: float):
         self.engine, self.ttl = engine, ttl
         self.lock = threading.Lock()
-        self.value: tuple[str, datetime] | None = None
-        self.checked = 0.0
+        self.value: tuple[str, datetime] = db.EMPTY
+        self.checked = float("-inf")
 
-    def in_snapshot(self) -> tuple[str, datetime]:
-        """The version in a request's own snapshot of the store (what its figures came from); read once per
-        request, and remembered for the next ones too."""
-        if "snapshot_version" in g:
-            return g.snapshot_version
-        state = db.connection().execute(STATE).first()
-        if state is None:
-            return self.current()
-        return self.seen(state.version, state.loaded_at)
-
-    def seen(self, version: str, loaded_at: datetime | None = None) -> tuple[str, datetime]:
-        """The version a request's snapshot holds, read by the request's own query; remembered as above unless the
-        process already knows a later load (a slow request must not take it back). Stale if the request has
-        already answered from figures remembered for another version. Without `loaded_at`, the load time
-        remembered with that version (read from the snapshot if the version is new)."""
-        known = self.value
-        if loaded_at is None:
-            if known is None or known[0] != version:
-                g.pop("snapshot_version", None)
-                return self.in_snapshot()
-            loaded_at = known[1]
-        value = (version, loaded_at)
+    def get(self) -> tuple[str, datetime]:
         with self.lock:
-            if self.value is None or self.value[0] == version or loaded_at >= self.value[1]:
-                self.value, self.checked = value, time.monotonic()
-        g.snapshot_version = value
-        if "memo_version" in g and g.memo_version[0] != version:
-            raise Stale(version)
-        return value
-
-    def of_request(self) -> tuple[str, datetime]:
-        """The version a request answers from: its snapshot's once it has read the store (Stale if it had already
-        answered from figures remembered for another); until then the version this process saw last (at most
-        DATA_VERSION_TTL old), so that a request whose figures are all remembered per version reads nothing from
-        the store."""
-        if db.opened():
-            return self.in_snapshot()
-        if "memo_version" not in g:
-            g.memo_version = self.current()
-        return g.memo_version
-
-    def current(self) -> tuple[str, datetime]:
-        now = time.monotonic()
-        if self.value is None or now - self.checked >= self.ttl:
-            with self.lock, Session(self.engine) as session:
-                state = session.get(StoreState, 1)
-                self.value = (state.version, state.loaded_at) if state else ("empty", datetime(1970, 1, 1))
-                self.checked = now
-        return self.value
+            if time.monotonic() - self.checked >= self.ttl:
+                with self.engine.connect() as connection:
+                    self.value = tuple(connection.execute(db.STATE).first() or db.EMPTY)
+                self.checked = time.monotonic()
+            return self.value
 
 
-def per_version(function):
-    """Remember a function's results per data version and arguments, in this process. For figures many different
-    requests share, such as national totals and cross-sections; callers must not change what it returns.
+class BoundedMemoryCache(BaseCache):
+    """An in-process cache of byte strings bounded by the memory its entries take (key, value and bookkeeping
+    counted), the least recently used out first: O(1) per get and per set."""
 
-    The version is the request's (DataVersion.of_request): a request whose figures are all remembered reads
-    nothing from the store. A result is kept only if the snapshot it was read from holds that version.
-    """
-    results: dict[tuple, object] = {}
+    ENTRY_OVERHEAD = 250  # bytes of Python objects around each key and value (tests/test_caching.py measures it)
 
-    @wraps(function)
-    def wrapper(*args):
-        versions = current_app.extensions["data_version"]
-        key = (versions.of_request()[0], *args)
-        value = results.get(key, MISSING)
-        if value is MISSING:
-            try:
-                value = function(*args)
-            except HTTPException:  # an error (a 400) answers too: Stale first if read from a later version
-                versions.in_snapshot()
-                raise
-            versions.in_snapshot()  # Stale if the store had moved on from the version of the key
-            if len(results) >= 1000:
-                results.clear()
-            results[key] = value
-        return value
-    return wrapper
+    def __init__(self, default_timeout: int = 300, max_bytes: int = 32 * 1024 * 1024):
+        super().__init__(default_timeout)
+        self.max_bytes = max_bytes
+        self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self.size = 0
+        self.lock = threading.Lock()
+
+    @classmethod
+    def factory(cls, app, config, args, kwargs):
+        return cls(config["CACHE_DEFAULT_TIMEOUT"], config["CACHE_MAX_BYTES"])
+
+    @classmethod
+    def cost(cls, key: str, value: bytes) -> int:
+        return len(key) + len(value) + cls.ENTRY_OVERHEAD
+
+    def get(self, key: str) -> bytes | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] and entry[0] <= time.monotonic():
+                self._drop(key)
+                return None
+            self.entries.move_to_end(key)
+            return entry[1]
+
+    def set(self, key: str, value: bytes, timeout: int | None = None) -> bool:
+        timeout = self._normalize_timeout(timeout)
+        cost = self.cost(key, value)
+        if cost > self.max_bytes:
+            return False
+        with self.lock:
+            if key in self.entries:
+                self._drop(key)
+            while self.size + cost > self.max_bytes:
+                self._drop(next(iter(self.entries)))
+            self.entries[key] = (time.monotonic() + timeout if timeout else 0, value)
+            self.size += cost
+        return True
+
+    def add(self, key: str, value: bytes, timeout: int | None = None) -> bool:
+        return not self.has(key) and self.set(key, value, timeout)
+
+    def delete(self, key: str) -> bool:
+        with self.lock:
+            return self._drop(key)
+
+    def has(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def clear(self) -> bool:
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+        return True
+
+    def _drop(self, key: str) -> bool:
+        entry = self.entries.pop(key, None)
+        if entry is None:
+            return False
+        self.size -= self.cost(key, entry[1])
+        return True
+
+
+class Outage:
+    """Whether a shared cache that failed is being left alone: for `pause` seconds after each failure, logged once
+    when it starts and once when the cache answers again."""
+
+    def __init__(self, name: str, pause: float):
+        self.name, self.pause = name, pause
+        self.until = 0.0
+
+    def skipping(self) -> bool:
+        return time.monotonic() < self.until
+
+    def failed(self, error: Exception) -> None:
+        if not self.until:
+            current_app.logger.warning("%s unavailable, skipped for now: %s", self.name, error)
+        self.until = time.monotonic() + self.pause
+
+    def answered(self) -> None:
+        if self.until:
+            current_app.logger.warning("%s answers again", self.name)
+            self.until = 0.0
+
+
+def _outage() -> Outage:
+    return current_app.extensions["response_cache_outage"]
+
+
+def _get(key: str) -> bytes | None:
+    if _outage().skipping():
+        return None
+    try:
+        value = cache.get(key)
+    except Exception as e:  # noqa: BLE001 - whatever the backend raises (Redis: connection, timeout), skip it
+        _outage().failed(e)
+        return None
+    _outage().answered()
+    return value
+
+
+def _set(key: str, value: bytes) -> None:
+    if _outage().skipping():
+        return
+    try:
+        cache.set(key, value)
+    except Exception as e:  # noqa: BLE001 - as in _get
+        _outage().failed(e)
 
 
 def canonical(args: dict) -> str:
@@ -126,51 +172,46 @@ def canonical(args: dict) -> str:
     return f"{request.path}|{g.format}|{orjson.dumps(body, option=orjson.OPT_SORT_KEYS, default=str).decode()}"
 
 
-def _matches(etag: str) -> bool:
-    """If-None-Match holds our ETag, also in the form compression gives it ("…:gzip")."""
+def etag(version: str, canonical_request: str) -> str:
+    return hashlib.sha256(f"{version}|{canonical_request}".encode()).hexdigest()[:32]
+
+
+def cache_key(etag_: str) -> str:
+    """A response is cached per host name as well, since its Link headers name the host."""
+    return f"{etag_}|{request.host_url}"
+
+
+def matches(etag_: str) -> bool:
+    """If-None-Match holds this ETag, also in the form compression gives it ("…:gzip")."""
     given = request.headers.get("If-None-Match")
-    return given is not None and front.Front.matches(given, etag)
+    if given is None:
+        return False
+    tags = parse_etags(given)
+    return tags.star_tag or any(t.split(":")[0] == etag_ for t in tags.as_set(include_weak=True))
 
 
-def _validators(response: Response, etag: str, loaded_at: datetime) -> Response:
-    for name in ("ETag", "Last-Modified", "Cache-Control", "Vary"):
-        response.headers.remove(name)  # `in` raises and catches a KeyError per absent header: dearer
-    response.headers.extend(((
-        "ETag", f'"{etag}"'), ("Last-Modified", _http_date(loaded_at)),
-        ("Cache-Control", f"public, max-age={current_app.config['CACHE_MAX_AGE']}"),
-        ("Vary", "Accept, Accept-Encoding" if current_app.config["COMPRESS"] else "Accept")))
+def validators(response: Response, etag_: str, loaded_at: datetime) -> Response:
+    response.headers.update({
+        "ETag": f'"{etag_}"', "Last-Modified": http_date(loaded_at),
+        "Vary": "Accept, Accept-Encoding" if current_app.config["COMPRESS"] else "Accept",
+        "Cache-Control": current_app.config["CACHE_CONTROL"]})
     return response
 
 
-@lru_cache(maxsize=8)
-def _http_date(moment: datetime) -> str:
-    return http_date(moment)
+def _pack(response: Response) -> bytes:
+    headers = {k: v for k, v in response.headers.items() if k in KEPT_HEADERS}
+    return orjson.dumps([response.mimetype, headers]) + b"\n" + response.get_data()
 
 
-def _key(version: str, canonical_request: str) -> tuple[str, str]:
-    key = hashlib.sha256(f"{version}|{canonical_request}".encode()).hexdigest()
-    return key, key[:32]
-
-
-def answer(canonical_request: str) -> Response | None:
-    """A 304 or the cached response for this request while the data have not changed; else None."""
-    version, loaded_at = current_app.extensions["data_version"].current()
-    key, etag = _key(version, canonical_request)
-    if _matches(etag):
-        return _validators(Response(status=304), etag, loaded_at)
-    hit = cache.get(key)
-    if hit is None:
-        return None
-    body, mimetype, headers = hit
-    if "Link" in headers:  # kept relative to the host: give them this request's
-        headers = {**headers, "Link": headers["Link"].replace("</", f"<{request.host_url}")}
-    g.cache = "hit"
-    request.environ[front.KEEP] = version
-    return _validators(Response(body, mimetype=mimetype, headers=headers), etag, loaded_at)
+def _unpack(blob: bytes) -> Response:
+    head, _, body = blob.partition(b"\n")
+    mimetype, headers = orjson.loads(head)
+    return Response(body, mimetype=mimetype, headers=headers)
 
 
 def cached(view):
-    """Answer a GET from its ETag (304) or the response cache when the data have not changed; else run the view.
+    """Answer a GET with 304 or from the response cache while the data have not changed; else run the view, then
+    label its answer with the data version it read and cache it.
 
     Goes between @blp.arguments (it needs the parsed arguments) and @blp.response (it keeps the finished
     representation, JSON or CSV, with its pagination headers).
@@ -178,40 +219,42 @@ def cached(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         canonical_request = canonical(args[-1])
-        early = answer(canonical_request)
-        if early is not None:
-            return early
-        g.cache = "miss"
-        try:
-            response = formats.render(view(*args, **kwargs))
-            # Label the figures with the version they were read from, in case a reload committed meanwhile.
-            version, loaded_at = current_app.extensions["data_version"].of_request()
-        except Stale:  # begun on remembered figures of the version before a reload: again, on the store's
-            g.pop("memo_version", None)
-            response = formats.render(view(*args, **kwargs))
-            version, loaded_at = current_app.extensions["data_version"].of_request()
-        key, etag = _key(version, canonical_request)
+        version, loaded_at = current_app.extensions["data_version"].get()
+        known = etag(version, canonical_request)
+        if matches(known):
+            return validators(Response(status=304), known, loaded_at)
+        hit = _get(cache_key(known))
+        g.cache = "hit" if hit is not None else "miss"  # for the X-Cache header (cache_status below)
+        if hit is not None:
+            return validators(_unpack(hit), known, loaded_at)
+        response = formats.render(view(*args, **kwargs))
+        pinned = db.snapshot()
+        answered = etag(pinned.version, canonical_request)
         if response.status_code == 200:
-            request.environ[front.KEEP] = version
-            headers = {k: v for k, v in response.headers.items() if k in ("Link", "X-Total-Count",
-                                                                        "Content-Disposition")}
-            if "Link" in headers:  # shared by every host name the API answers to: without this request's
-                headers["Link"] = headers["Link"].replace(f"<{request.host_url}", "</")
-            cache.set(key, (response.get_data(), response.mimetype, headers))
-        return _validators(response, etag, loaded_at)
+            _set(cache_key(answered), _pack(response))
+        return validators(response, answered, pinned.loaded_at)
+    wrapper.cached = True  # api/spec.py documents the validators and the 304 of such an operation
     return wrapper
 
 
 def init_app(app: Flask) -> None:
-    redis = app.config.get("REDIS_URL")
+    timeout, redis = app.config["CACHE_TIMEOUT"], app.config["REDIS_URL"]
     cache.init_app(app, config={
-        "CACHE_TYPE": "RedisCache" if redis else "SimpleCache",
+        "CACHE_TYPE": "NullCache" if timeout <= 0 else "RedisCache" if redis else "api.caching.BoundedMemoryCache",
+        "CACHE_NO_NULL_WARNING": True,
+        "CACHE_DEFAULT_TIMEOUT": max(timeout, 0),
+        "CACHE_MAX_BYTES": app.config["CACHE_MAX_BYTES"],
+        "CACHE_KEY_PREFIX": app.config["CACHE_KEY_PREFIX"],
         "CACHE_REDIS_URL": redis,
-        "CACHE_KEY_PREFIX": app.config.get("CACHE_KEY_PREFIX", "metro-exports:"),
-        "CACHE_DEFAULT_TIMEOUT": app.config["CACHE_TIMEOUT"],
-        "CACHE_THRESHOLD": app.config["CACHE_ENTRIES"],
+        # a stopped or frozen Redis must not hold a worker: give up on it quickly
+        "CACHE_OPTIONS": {"socket_timeout": app.config["REDIS_TIMEOUT"],
+                          "socket_connect_timeout": app.config["REDIS_TIMEOUT"]} if redis else None,
     })
-    app.extensions["data_version"] = DataVersion(app.extensions["store_engine"], app.config["DATA_VERSION_TTL"])
+    app.extensions["response_cache_outage"] = Outage("response cache (Redis)", app.config["REDIS_RETRY_AFTER"])
+    app.extensions["data_version"] = LatestVersion(app.extensions["store_engine"], app.config["DATA_VERSION_TTL"])
+    shared = app.config["CACHE_SHARED_MAX_AGE"]
+    app.config["CACHE_CONTROL"] = f"public, max-age={app.config['CACHE_MAX_AGE']}" + (
+        f", s-maxage={shared}" if shared is not None else "")
 
     @app.after_request
     def cache_status(response: Response) -> Response:

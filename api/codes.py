@@ -1,16 +1,14 @@
 """Code lists: industries, trade partners, and the datasets the figures come from."""
 
 from flask.views import MethodView
-from sqlalchemy import select
 
 from api import lookups
 from api.caching import cached
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
-from models import Partner
 from models.dataset import datasets_query
-from models.observation import industries
+from models.observation import industries, partners
 from schemas.codes import DatasetPageSchema, DatasetSchema, IndustryPageSchema, IndustryQueryArgs, PartnerPageSchema
 from schemas.common import FormatArgs, PageArgs
 
@@ -37,7 +35,7 @@ class Partners(MethodView):
     @csv_columns("code", "name", "kind")
     def get(self, args):
         """List trade partners (Census country codes, WLD for the world) found in the data"""
-        return paginate(select(Partner).order_by(Partner.code), args["page"], args["page_size"])
+        return paginate(partners(), args["page"], args["page_size"])
 
 
 @blp.route("/datasets")

@@ -1,43 +1,49 @@
-"""The store's engine, and each request's connection and session, bound to the app in init_app.
+"""The store's engine, and each request's snapshot of it, bound to the app in init_app.
 
-A request reads one snapshot of the store: every query it runs sees the same data, even when a reload commits
-while it runs (PostgreSQL: a read-only REPEATABLE READ transaction; SQLite: an explicit BEGIN, which pysqlite
-would otherwise leave out before SELECTs, so that each statement saw the latest commit). The snapshot lives on
-one Core connection per request (`connection()`), opened on first use and closed when the request ends; the ORM
-`session` reads through that same connection. Hot paths run Core statements on the connection directly: a
-session costs about 20 µs a request more (measured, bench/README.md).
+A request that reads data reads one snapshot: one connection inside a read-only transaction (PostgreSQL:
+REPEATABLE READ READ ONLY; SQLite: an explicit BEGIN, which pysqlite would otherwise leave out before SELECTs),
+opened on first use, whose data version is read once, as its first statement, and pinned for the request. Every
+query the request runs, through the connection or the ORM `session`, sees that version, even when a reload commits
+meanwhile; everything the request remembers or caches is keyed by it.
 """
+
+from datetime import datetime
 
 from flask import Flask, current_app, g
 from flask.globals import app_ctx
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, scoped_session
 
-from models.engine import create_store_engine
+from models import StoreState
+from models.engine import Snapshot, create_store_engine
+
+STATE = select(StoreState.version, StoreState.loaded_at).where(StoreState.id == 1)
+EMPTY = ("empty", datetime(1970, 1, 1))  # the version of a store that has never been built
 
 
-def connection() -> Connection:
-    """The request's connection, inside its read-only snapshot."""
-    if "store_connection" not in g:
+def snapshot() -> Snapshot:
+    """The request's snapshot of the store: opened, and its data version read, on first use; the same one after."""
+    if "snapshot" not in g:
         held = current_app.extensions["request_engine"].connect()
         try:
             held.begin()
             if held.dialect.name == "sqlite":
                 held.connection.dbapi_connection.execute("BEGIN")
+            state = held.execute(STATE).first()
         except BaseException:
             held.close()
             raise
-        g.store_connection = held
-    return g.store_connection
+        g.snapshot = Snapshot(held, *(state or EMPTY))  # the request's pinned version; read only through here
+    return g.snapshot
 
 
-def opened() -> bool:
-    """Whether the request has read the store (opened its snapshot)."""
-    return "store_connection" in g
+def connection() -> Connection:
+    """The request's connection, inside its snapshot."""
+    return snapshot().connection
 
 
-# One session per app context (a request's), reading through its connection.
+# One ORM session per app context (a request's), reading through the snapshot's connection.
 session = scoped_session(lambda: Session(bind=connection()), scopefunc=lambda: id(app_ctx._get_current_object()))
 
 
@@ -47,9 +53,9 @@ def release() -> None:
     try:
         session.remove()
     finally:
-        held = g.pop("store_connection", None)
+        held = g.pop("snapshot", None)
         if held is not None:
-            held.close()
+            held.connection.close()
 
 
 def connect_args(url: str, statement_timeout_ms: int, connect_timeout_s: int) -> dict:
@@ -69,8 +75,6 @@ def connect_args(url: str, statement_timeout_ms: int, connect_timeout_s: int) ->
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("STATEMENT_TIMEOUT_MS", 5000)
-    app.config.setdefault("DATABASE_CONNECT_TIMEOUT", 5)
     url = app.config["DATABASE_URL"]
     # A server connection can drop (restart, network): test it at checkout. A SQLite file cannot.
     engine = create_store_engine(url, pool_pre_ping=not url.startswith("sqlite"), connect_args=connect_args(

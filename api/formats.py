@@ -8,8 +8,13 @@ import orjson
 from flask import Flask, Response, current_app, g, request
 from flask.json.provider import JSONProvider
 from flask_smorest import abort
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 CSV = "text/csv"
+# Negotiation reads the media ranges within the first ACCEPT_READ bytes of Accept: parsing a header of hundreds
+# of kilobytes costs a worker a large part of a second.
+ACCEPT_READ = 1024
 
 
 class OrjsonProvider(JSONProvider):
@@ -44,14 +49,16 @@ def csv_columns(*columns: str, rows: str = "data"):
 
 
 def wanted_format() -> str:
-    """`format=` wins; then the Accept header; JSON when nothing says otherwise."""
+    """`format=` wins; then the Accept header (its first ACCEPT_READ bytes); JSON when nothing says otherwise."""
     asked = request.args.get("format")
     if asked in ("json", "csv"):
         return asked
     accept = request.headers.get("Accept", "*/*")
     if accept in ("*/*", "application/json"):
         return "json"
-    best = request.accept_mimetypes.best_match(["application/json", CSV], default="application/json")
+    if len(accept) > ACCEPT_READ:
+        accept = accept[:ACCEPT_READ].rpartition(",")[0]
+    best = parse_accept_header(accept, MIMEAccept).best_match(["application/json", CSV], default="application/json")
     return "csv" if best == CSV else "json"
 
 
@@ -95,7 +102,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def negotiate():
-        g.format = wanted_format()
+        g.format = wanted_format()  # read by caching.canonical (the ETag) and render (the representation)
         if g.format == "csv" and request.endpoint and request.endpoint in app.view_functions and _columns() is None:
             if request.args.get("format") == "csv":
                 abort(400, message="CSV is offered for collections and series only; this operation answers JSON.",
@@ -112,11 +119,14 @@ def init_app(app: Flask) -> None:
         return response
 
 
+def encoded(body: dict) -> Response:
+    """A JSON body encoded as it is, without the operation's schema: for the bodies that models build ready to serve
+    (series, rankings), which tests/test_contract.py proves equal to what their schema writes."""
+    return current_app.response_class(orjson.dumps(body), mimetype="application/json")
+
+
 def render(response: Response) -> Response:
-    """The finished representation: CSV if that was asked for and offered, plus pagination headers."""
-    page_headers = g.pop("page_headers", None)
-    if page_headers:
-        response.headers.extend(page_headers)
+    """The finished representation: CSV if that was asked for and the operation offers it."""
     if g.get("format") == "csv" and response.status_code == 200 and response.mimetype == "application/json":
         layout = _columns()
         if layout:

@@ -1,16 +1,13 @@
-"""Finding the thing a path names, or a 404 that says what was probably meant."""
+"""Finding the thing a path or parameter names, or a 404 (400 for a parameter) that says what was probably meant."""
 
 import re
 
 from flask_smorest import abort
-from sqlalchemy import select
 
 from api import db
-from api.caching import per_version
 from api.problems import not_found
-from models import Dataset, Geography
-from models.geography import find
-from models.observation import INDICATORS
+from models import Dataset, Geography, figures
+from models.geography import find, find_state
 
 
 def metro(code: str) -> Geography:
@@ -32,9 +29,7 @@ def state(code: str, parameter: str | None = None) -> Geography:
 
     Unknown: 404 for a path segment, 400 naming the query `parameter` when it came from one.
     """
-    column = Geography.code if code.isdigit() else Geography.usps
-    geo = db.session.scalars(select(Geography).where(Geography.kind == "state",
-                                                     column == (code.zfill(2) if code.isdigit() else code.upper()))).first()
+    geo = db.session.scalars(find_state(code)).first()
     if geo is not None:
         return geo
     code = code[:64]
@@ -53,26 +48,26 @@ def dataset(id_: str) -> Dataset:
     return db.session.get(Dataset, id_)
 
 
-SOURCE_FIELDS = ("id", "title", "publisher", "source_url", "unit", "dollar_basis")
-
-
-@per_version
-def _provenance() -> dict[str, dict]:
-    rows = db.session.execute(select(*(getattr(Dataset, f) for f in SOURCE_FIELDS))).all()
-    return {r.id: dict(zip(SOURCE_FIELDS, r)) for r in rows}
-
-
-def source(id_: str) -> dict:
-    """A dataset's provenance as a response carries it (every dataset's is read once per data version)."""
-    found = _provenance().get(id_)
+def source(id_: str) -> figures.Source:
+    """A dataset's provenance as a response names it; 404 for an unknown id."""
+    found = figures.provenance(db.snapshot()).get(id_)
     if found is None:
         not_found(f"No dataset has the id '{id_[:64]}'.", "The loaded datasets are listed at /v1/datasets")
     return found
 
 
-def sources(ids) -> list[dict]:
+def sources(ids) -> list[figures.Source]:
     return [source(i) for i in sorted(set(ids))]
 
 
-def indicators(names) -> list[dict]:
-    return [vars(INDICATORS[n]) for n in sorted(set(names)) if n in INDICATORS]
+def exports_indicator(dataset: str) -> str:
+    """The exports indicator of a dataset; 400 naming the `dataset` parameter if it holds none."""
+    found = figures.exports_indicator(db.snapshot(), dataset)
+    if found is None:
+        abort(400, messages={"query": {"dataset": [f"dataset '{dataset}' has no exports series"]}})
+    return found
+
+
+def denominators(dataset: str, indicator: str, industry: str, partner: str) -> figures.NationalTotals:
+    """The national totals a share of this request divides by."""
+    return figures.national(db.snapshot(), dataset, indicator, industry, partner)

@@ -1,17 +1,17 @@
 """States, DC and territories: their exports by industry and their metros."""
 
 from flask.views import MethodView
-from sqlalchemy import func, select
 
 from api import db, lookups
 from api.caching import cached
-from api.formats import csv_columns
+from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
-from api.series import express, growth
-from models import Geography, Industry, Observation, geography_states
-from models.geography import metros, states
-from models.observation import EXPORTS, coverage, series
+from models import Geography, Observation
+from models.geography import metro_count, metros, states
+from models.observation import EXPORTS, coverage, partner_code, series, with_industry_titles
+from models.series import growth_body, series_body
+from models.vintages import sole_releases
 from schemas.common import FormatArgs, PageArgs
 from schemas.places import (
     MetroPageSchema,
@@ -46,7 +46,7 @@ class State(MethodView):
     def get(self, args, code):
         """Get a state by FIPS (06) or USPS (CA) code"""
         geo = lookups.state(code)
-        geo.metros = db.session.scalar(select(func.count()).where(geography_states.c.state_id == geo.id))
+        geo.metros = db.session.scalar(metro_count(geo.id))
         geo.datasets = db.session.execute(coverage(geo.id)).mappings().all()
         return geo
 
@@ -64,15 +64,14 @@ class StateExports(MethodView):
         geo = lookups.state(code)
         if "dataset" in args:
             lookups.source(args["dataset"])
-        level = args.get("naics_level")
-        query = series(geo.id, EXPORTS, args.get("dataset"),
-                       industries=args.get("industry", ["ALL"]), naics_level=level or None, partner=args["partner"])
-        rows = db.session.execute(query.add_columns(Industry.title.label("industry_title")).outerjoin(
-            Industry, Industry.code == Observation.industry)).all()
-        points, basis = express(rows, args["units"], args.get("base_year"), args.get("from_"), args.get("to"))
-        return {"geography": geo, "indicators": lookups.indicators(r.indicator for r in rows),
-                "sources": lookups.sources(r.dataset_id for r in rows), "units": args["units"], "units_basis": basis,
-                "data": points}
+        query = series(geo.id, EXPORTS, args.get("dataset"), industries=args.get("industry", ["ALL"]),
+                       naics_level=args.get("naics_level") or None,
+                       partner=db.session.scalar(partner_code(args["partner"])) or args["partner"])
+        if "dataset" not in args:
+            query = query.where(Observation.dataset_id.in_(sole_releases()))
+        rows = db.session.execute(with_industry_titles(query)).all()
+        return encoded(series_body(geo.place, rows, lookups.sources(r.dataset_id for r in rows), args,
+                                   lookups.denominators, extra=("industry", "industry_title", "partner")))
 
 
 @blp.route("/<code>/metros")
@@ -100,5 +99,8 @@ class StateGrowth(MethodView):
         geo = lookups.state(code)
         if "dataset" in args:
             lookups.source(args["dataset"])
-        rows = db.session.execute(series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])).all()
-        return growth(geo, rows, args["from_"], args["to"], args["industry"])
+        query = series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])
+        if "dataset" not in args:
+            query = query.where(Observation.dataset_id.in_(sole_releases()))
+        rows = db.session.execute(query).all()
+        return growth_body(geo, rows, args["from_"], args["to"], lookups.sources, args["industry"])

@@ -1,4 +1,7 @@
-from sqlalchemy import Engine, create_engine, event
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, create_engine, event
 
 
 def create_store_engine(url: str, **kwargs) -> Engine:
@@ -13,3 +16,12 @@ def create_store_engine(url: str, **kwargs) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
     return engine
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One read of the store: a connection inside a read-only transaction, and the data version it sees."""
+
+    connection: Connection
+    version: str
+    loaded_at: datetime

@@ -14,7 +14,7 @@ CAGR_FORMULA = "cagr = 100 * ((end / start) ** (1 / (end_year - start_year)) - 1
 DIGITS = 6  # percentages are rounded to 6 decimals (a millionth of a percentage point)
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass took 1.1 µs to build, a third of a ranking's change()
+@dataclass(frozen=True, slots=True)
 class Change:
     """The change of a series between two years, with its inputs and the reasons for any null."""
 

@@ -1,12 +1,24 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
-from sqlalchemy import ForeignKey, Index, Select, String, and_, bindparam, func, literal, or_, select
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
-from models.dataset import StoreState
 from models.geography import Geography
 
 ALL_INDUSTRIES = "ALL"
@@ -16,7 +28,8 @@ WORLD = "WLD"
 class Observation(Base):
     """One figure: a dataset's value of an indicator for a place, year, industry and partner.
 
-    A value the source suppressed or lacks is NULL with a status saying why, never 0.
+    A value the source suppressed or lacks is NULL with a status saying why, never 0; `note` gives the reason where
+    the status alone does not (an ITA blank in a year the area was not a metropolitan area).
     """
 
     __tablename__ = "observations"
@@ -30,10 +43,17 @@ class Observation(Base):
     year: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16), default="ok")
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Industry(Base):
-    """An industry code as the sources report it: NAICS (`31-33`, `336`), HS (`HS121120`) or `ALL`."""
+    """An industry code as the sources report it: NAICS (`31-33`, `336`), HS (`HS121120`) or `ALL`.
+
+    `level` is the number of digits (0 for ALL, 2 for a range such as 31-33). `parent` is the nearest code above
+    it that the store holds (`3361` -> `336` -> `33` -> `31-33` -> `ALL`). An `aggregate` is a range code
+    published beside the two-digit codes it spans (31-33 = 31 + 32 + 33): a level leaves it out, so that the
+    codes of one level never overlap and add up to ALL.
+    """
 
     __tablename__ = "industries"
 
@@ -41,16 +61,63 @@ class Industry(Base):
     title: Mapped[str | None]
     level: Mapped[int]
     classification: Mapped[str] = mapped_column(String(8), default="naics")
+    parent: Mapped[str | None] = mapped_column(String(16))
+    aggregate: Mapped[bool] = mapped_column(default=False)
 
 
 class Partner(Base):
-    """A trade partner: a Census country code, or `WLD` for the world total."""
+    """A trade partner: a country or territory (the Census name, its ISO 3166 code where one exists), a group of
+    countries (a continent or a bloc), the world, or the exports Census could not attribute to a country.
+
+    `code` is the canonical key observations use: ISO 3166-1 alpha-3 for a country that has one, a code from ISO's
+    user-assigned range (X..) for one that has none, `WLD` for the world, `G-…` for a group.
+    """
 
     __tablename__ = "partners"
 
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str]
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # world | country | continent | bloc | unallocated
+    iso2: Mapped[str | None] = mapped_column(String(2))
+    iso3: Mapped[str | None] = mapped_column(String(3))
+    # Every spelling the sources used, e.g. ["Congo (Brazzaville)", "Congo"].
+    names: Mapped[list[str]] = mapped_column(default=list)
+
+
+class PartnerCode(Base):
+    """A code `partner=` accepts for a partner: its own, ISO alpha-2 and alpha-3, Census Schedule C codes."""
+
+    __tablename__ = "partner_codes"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)  # upper case
+    partner: Mapped[str] = mapped_column(ForeignKey("partners.code"))
+    system: Mapped[str] = mapped_column(String(16))  # canonical | iso2 | iso3 | census
+
+
+partner_members = Table(
+    "partner_members",
+    Base.metadata,
+    Column("group_code", ForeignKey("partners.code"), primary_key=True),
+    Column("member", ForeignKey("partners.code"), primary_key=True),
+)
+
+
+def partner_code(code: str) -> Select:
+    """The canonical code of a partner given any code it is known by (`1220`, `CA`, `can`, `CAN`); no row if none."""
+    return select(PartnerCode.partner).where(PartnerCode.code == code.strip().upper())
+
+
+def partners(kind: str | None = None) -> Select:
+    query = select(Partner)
+    if kind is not None:
+        query = query.where(Partner.kind == kind)
+    return query.order_by(Partner.code)
+
+
+def members(group: str) -> Select:
+    """The countries of a group, as the source defines it."""
+    return (select(Partner).join(partner_members, partner_members.c.member == Partner.code)
+            .where(partner_members.c.group_code == group).order_by(Partner.code))
 
 
 @dataclass(frozen=True)
@@ -79,6 +146,15 @@ INDICATORS = {i.name: i for i in (
 EXPORTS = ("exports_goods", "exports_goods_services")
 
 
+class AmbiguousDataset(ValueError):
+    """Two datasets give one place and year different figures: the client must choose one (dataset=)."""
+
+
+def figure(value: float | None) -> int | float | None:
+    """A source value as the API writes it: an integer where it is whole, else a decimal number; None stays."""
+    return None if value is None else int(value) if float(value).is_integer() else float(value)
+
+
 def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: str | None = None,
            year_from: int | None = None, year_to: int | None = None, industries: Iterable[str] | None = (ALL_INDUSTRIES,),
            naics_level: int | None = None, partner: str = WORLD) -> Select:
@@ -96,32 +172,62 @@ def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: 
         query = query.where(o.year <= year_to)
     if naics_level is not None:
         query = query.where(o.industry.in_(select(Industry.code).where(
-            Industry.level == naics_level, Industry.classification == "naics")))
+            Industry.level == naics_level, Industry.classification == "naics", Industry.aggregate.is_(False))))
     elif industries is not None:
         query = query.where(o.industry.in_(list(industries)))
     return query.order_by(o.dataset_id, o.indicator, o.industry, o.year)
 
 
-@lru_cache(maxsize=8)
+def with_industry_titles(query: Select) -> Select:
+    """A series() query with each figure's industry title (industry_title; null where the sources give none)."""
+    return query.add_columns(Industry.title.label("industry_title")).outerjoin(
+        Industry, Industry.code == Observation.industry)
+
+
 def place_series(kinds: tuple[str, ...], indicators: tuple[str, ...]) -> Select:
     """One query for a place's series of `indicators`: the place (one of `kinds`, by code) and its figures in a
-    dataset.
+    dataset; run with {"code": ..., "dataset": ...}. A place without figures in the dataset comes back as one row
+    whose figure columns are null; an unknown place as no row.
 
-    Built once per kinds and indicators, which are written into the statement (an expanding IN list would be
-    rendered again on every run); run with {"code": ..., "dataset": ...}. A place without figures in the dataset
-    comes back as one row whose figure columns are null; an unknown place as no row. Each row also carries the
-    store's version (store_version): what the figures were read from, without a second query.
+    `kinds` and `indicators` are written into the statement as literals: build it once (an expanding IN list
+    would be rendered again on every run).
     """
     o = Observation
     figures = and_(o.geography_id == Geography.id, o.dataset_id == bindparam("dataset"),
                    o.indicator.in_([literal(i) for i in indicators]), o.industry == ALL_INDUSTRIES,
                    o.partner == WORLD)
-    version = select(StoreState.version).where(StoreState.id == 1).scalar_subquery().label("store_version")
     return (select(Geography.kind, Geography.code, Geography.name, o.dataset_id, o.indicator, o.year, o.value,
-                   o.status, version)
+                   o.status)
             .select_from(Geography).outerjoin(o, figures)
             .where(Geography.kind.in_([literal(k) for k in kinds]), Geography.code == bindparam("code"))
             .order_by(o.indicator, o.year))
+
+
+METRO_EXPORTS = place_series(("metro", "unallocated"), EXPORTS)
+
+
+def sorted_metros(query: Select, sort: str, year: int | None = None) -> Select:
+    """Metros (a select of Geography) in `sort` order (name, code or exports; '-' first for descending); with a
+    `year`, each row also carries the metro's ITA goods exports that year (value and status, null where there is no
+    figure: they sort last). `with_exports` turns such a row into the Geography the schema dumps."""
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    o = Observation
+    if year is not None:
+        query = query.add_columns(o.value, o.status).outerjoin(o, and_(
+            o.geography_id == Geography.id, o.dataset_id == "ita-metro-exports", o.indicator == "exports_goods",
+            o.year == year, o.industry == ALL_INDUSTRIES, o.partner == WORLD))
+    if key == "exports":
+        ordered = (o.value.desc() if descending else o.value.asc()).nulls_last()
+    else:
+        column = Geography.name if key == "name" else Geography.code
+        ordered = column.desc() if descending else column
+    return query.order_by(ordered, Geography.code)
+
+
+def with_exports(row, year: int) -> Geography:
+    geo, value, status = row
+    geo.exports = {"year": year, "value": value, "status": status or "not_available", "dataset": "ita-metro-exports"}
+    return geo
 
 
 def coverage(geography_id: int) -> Select:
@@ -145,15 +251,16 @@ def industries(level: int | None = None, classification: str | None = None, q: s
     return query.order_by(Industry.classification, Industry.code)
 
 
-def cross_section(dataset: str, indicators: Iterable[str], years: Iterable[int], kinds: Iterable[str],
+def cross_section(dataset: str, indicators: Iterable[str], years: Iterable[int] | None, kinds: Iterable[str],
                   industry: str = ALL_INDUSTRIES, partner: str = WORLD) -> Select:
-    """Every place's figures in some years, with the place's kind, code, name and metro type."""
+    """Every place's figures in some years (None: all), with the place's kind, code, name and metro type."""
     o = Observation
-    return (select(o.dataset_id, o.geography_id, Geography.kind, Geography.code, Geography.name,
-                   Geography.metro_type, o.indicator, o.year, o.value, o.status)
-            .join(Geography, Geography.id == o.geography_id)
-            .where(o.dataset_id == dataset, o.indicator.in_(list(indicators)), o.year.in_(list(years)),
-                   Geography.kind.in_(list(kinds)), o.industry == industry, o.partner == partner))
+    query = (select(o.dataset_id, o.geography_id, Geography.kind, Geography.code, Geography.name,
+                    Geography.metro_type, o.indicator, o.year, o.value, o.status)
+             .join(Geography, Geography.id == o.geography_id)
+             .where(o.dataset_id == dataset, o.indicator.in_(list(indicators)), Geography.kind.in_(list(kinds)),
+                    o.industry == industry, o.partner == partner))
+    return query if years is None else query.where(o.year.in_(list(years)))
 
 
 def national_totals(dataset: str, indicator: str, industry: str = ALL_INDUSTRIES,

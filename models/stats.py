@@ -1,20 +1,31 @@
-"""Rankings, the national summary and concentration: pure functions over figures already read from the store."""
+"""Rankings, the national summary and concentration: pure functions over figures already read from the store, and
+the bodies the API answers with (encoded as they are: tests/test_contract.py checks them against their schemas)."""
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from operator import attrgetter
+from types import MappingProxyType
 
-from models.growth import CAGR_FORMULA, CHANGE_FORMULA, Change, change, rank, share
+from models.growth import CAGR_FORMULA, CHANGE_FORMULA, Change, change, delineation_caveats, rank, share
+from models.observation import AmbiguousDataset, figure
 
-Figures = dict[int, tuple[float | None, str]]  # year → (value, status)
+Figures = Mapping[int, tuple[float | None, str]]  # year → (value, status)
+TIES = ("Competition ranking ('1224'): places with equal values share a rank and the next rank skips; "
+        "equal values are listed in code order.")
+FORMULAS = {"value": "the source figure in the year",
+            "share": "share = 100 * value / national total in the year",
+            "growth": CHANGE_FORMULA, "cagr": CAGR_FORMULA}
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Place:
+    """A place and its figures in one dataset."""
+
     code: str
     name: str
-    figures: Figures = field(default_factory=dict)
-    changes: dict[tuple[int, int], Change] = field(default_factory=dict, repr=False, compare=False)
+    figures: Figures
+    kind: str = "metro"
+    metro_type: str | None = None
 
     def value(self, year: int) -> float | None:
         return self.figures.get(year, (None, "not_available"))[0]
@@ -22,30 +33,39 @@ class Place:
     def status(self, year: int) -> str:
         return self.figures.get(year, (None, "not_available"))[1]
 
-    @cached_property
-    def series(self) -> tuple[dict[int, float | None], dict[int, str]]:
-        """The figures as change() takes them: {year: value} and {year: status}."""
-        return {y: v for y, (v, _) in self.figures.items()}, {y: s for y, (_, s) in self.figures.items()}
-
     def change(self, start: int, end: int) -> Change:
-        """change() of this place's figures, remembered (the API builds places once per data version; their
-        figures must not change after the first call)."""
-        if (start, end) not in self.changes:
-            values, statuses = self.series
-            self.changes[start, end] = change(values, start, end, statuses)
-        return self.changes[start, end]
+        given = [y for y in (start, end) if y in self.figures]  # change() reads these two years only
+        return change({y: self.figures[y][0] for y in given}, start, end, {y: self.figures[y][1] for y in given})
 
 
-FORMULAS = {"value": "the source figure in the year",
-            "share": "share = 100 * value / national total in the year",
-            "growth": CHANGE_FORMULA, "cagr": CAGR_FORMULA}
+def combine(datasets: Mapping[str, Iterable[Place]], years: Iterable[int]) -> tuple[tuple[Place, ...], list[str]]:
+    """One place per code from several datasets, each covering its own years, with their figures in `years` only;
+    and the datasets that had any. AmbiguousDataset if two give one place and year different figures."""
+    years = set(years)
+    merged: dict[str, Place] = {}
+    used = []
+    for dataset, found in datasets.items():
+        for place in found:
+            given = {y: f for y, f in place.figures.items() if y in years}
+            if not given:
+                continue
+            if dataset not in used:
+                used.append(dataset)
+            figures = dict(merged[place.code].figures) if place.code in merged else {}
+            for year, figure_ in given.items():
+                if figures.setdefault(year, figure_) != figure_:
+                    raise AmbiguousDataset(f"several datasets give {place.name} figures for {year}: choose one with "
+                                           "dataset=")
+            merged[place.code] = Place(place.code, place.name, MappingProxyType(figures), place.kind, place.metro_type)
+    return tuple(sorted(merged.values(), key=attrgetter("code"))), used
 
 
-def ranking(places: list[Place], by: str, year: int | None = None, start: int | None = None, end: int | None = None,
-            min_base: float = 0, totals: dict[int, float] | None = None, descending: bool = True,
-            limit: int | None = None) -> tuple[list[dict], list[dict], int]:
+def ranking(places: Iterable[Place], by: str, year: int | None = None, start: int | None = None,
+            end: int | None = None, min_base: float = 0, totals: Mapping[int, float] | None = None,
+            descending: bool = True, limit: int | None = None,
+            changes: Mapping[str, Change] | None = None) -> tuple[list[dict], list[dict], int]:
     """Rank places by value, share, growth (percent change) or CAGR; return (the first `limit` ranked, excluded
-    with reasons, how many were ranked)."""
+    with reasons, how many were ranked). `changes`: each place's change from `start` to `end`, if known."""
     scored, excluded = [], []
     for place in sorted(places, key=attrgetter("code")):
         if by in ("value", "share"):
@@ -59,7 +79,7 @@ def ranking(places: list[Place], by: str, year: int | None = None, start: int | 
                 excluded.append(_excluded(place, f"no national total for {year}"))
                 continue
         else:
-            result = place.change(start, end)
+            result = changes[place.code] if changes is not None else place.change(start, end)
             base, score = result.start_value, result.percent if by == "growth" else result.cagr
             start_value, end_value = result.start_value, result.end_value
             if score is None:
@@ -69,14 +89,31 @@ def ranking(places: list[Place], by: str, year: int | None = None, start: int | 
             excluded.append(_excluded(place, f"base {base:.0f} is below min_base {min_base}"))
             continue
         scored.append(((place, start_value, end_value), score))
-    ranked = [{"code": place.code, "name": place.name, "start_value": start_value, "end_value": end_value,
-               "value": score, "rank": position}
+    ranked = [{"rank": position, "code": place.code, "name": place.name, "value": figure(score),
+               "start_value": figure(start_value), "end_value": figure(end_value)}
               for (place, start_value, end_value), score, position in rank(scored, descending, limit)]
     return ranked, excluded, len(scored)
 
 
 def _excluded(place: Place, reason: str) -> dict:
     return {"code": place.code, "name": place.name, "reason": reason}
+
+
+def ranking_body(args: dict, places: Iterable[Place], sources: list, indicator, industry: str,
+                 denominator=None, changes: Mapping[str, Change] | None = None) -> dict:
+    """A ranking as the API answers it (schemas.stats.RankingSchema); `denominator` (national totals) for by=share,
+    `changes` of the places from args["from_"] to args["to"] where they are known."""
+    totals, definition = (denominator.values, denominator.definition) if denominator else (None, None)
+    ranked, excluded, count = ranking(places, args["by"], args.get("year"), args.get("from_"), args.get("to"),
+                                      args["min_base"], totals, args["order"] == "desc", args["limit"], changes)
+    return {
+        "by": args["by"], "year": args.get("year"), "start_year": args.get("from_"), "end_year": args.get("to"),
+        "indicator": indicator, "industry": industry, "sources": sources, "min_base": args["min_base"],
+        "ties": TIES, "formula": FORMULAS[args["by"]], "denominator": definition, "ranked": count,
+        "excluded_count": len(excluded), "excluded": excluded,
+        "caveats": delineation_caveats(args["from_"], args["to"]) if "from_" in args and "to" in args else [],
+        "data": ranked,
+    }
 
 
 def aggregate(values: dict[str, float | None], base_values: dict[str, float | None], year: int, base_year: int,
@@ -97,7 +134,34 @@ def aggregate(values: dict[str, float | None], base_values: dict[str, float | No
     }
 
 
-def concentration_share(members: list[str], values: dict[str, float | None],
+def summary(places: Iterable[Place], year: int, base_year: int, threshold: float, totals, dataset: str,
+            sources: list) -> dict:
+    """All metros and ITA's unallocated rows in `year` against `base_year`, with and without the unallocated rows
+    (schemas.stats.SummarySchema)."""
+    def values(kind: str, at: int) -> dict[str, float | None]:
+        return {p.code: p.value(at) for p in places if p.kind == kind and at in p.figures}
+
+    metros, unallocated = (values("metro", year), values("metro", base_year)), (
+        values("unallocated", year), values("unallocated", base_year))
+    everything = ({**metros[0], **unallocated[0]}, {**metros[1], **unallocated[1]})
+    national_total = totals.values.get(year)
+    names = {p.code: p.name for p in places}
+    return {
+        "dataset": dataset, "sources": sources,
+        "year": year, "base_year": base_year, "threshold": threshold, "national_total": national_total,
+        "national_total_definition": totals.definition,
+        "metros_only": aggregate(*metros, year, base_year, threshold, national_total,
+                                 "CBSAs only: ITA's unallocated rows left out"),
+        "with_unallocated": aggregate(*everything, year, base_year, threshold, national_total,
+                                      "CBSAs and ITA's unallocated rows (crossovers, non-metro, other metro, "
+                                      "unknown): the national total"),
+        "unallocated": [{"code": c, "name": names[c], "value": unallocated[0].get(c),
+                         "base_value": unallocated[1].get(c)} for c in sorted(set(unallocated[0]) | set(unallocated[1]))],
+        "caveats": delineation_caveats(base_year, year),
+    }
+
+
+def concentration_share(members: list[str], values: Mapping[str, float | None],
                         denominator: float | None) -> tuple[float | None, float | None, list[str], str | None]:
     """(sum over the members, share of the denominator in percent, members without a figure, reason if null)."""
     missing = [code for code in members if values.get(code) is None]
@@ -105,3 +169,34 @@ def concentration_share(members: list[str], values: dict[str, float | None],
     if denominator is None:
         return top_total, None, missing, "no denominator for this year in the sources"
     return top_total, share(top_total, denominator), missing, None
+
+
+SHARED_MEASURES = ("land_area", "population", "real_gdp", "exports_goods")
+
+
+def concentration(measures: Mapping, metros: Iterable[Place], rank_by: str, year: int, top: int,
+                  sources_of) -> dict | None:
+    """The `top` metropolitan areas by `rank_by` in `year` and their share of each measure's national denominator
+    (schemas.stats.ConcentrationSchema); None if no metro has a `rank_by` figure that year."""
+    metropolitan = {p.code: p.name for p in metros if p.metro_type == "metropolitan"}
+    ranked = measures[rank_by]
+    candidates = [(code, v) for code, v in sorted(ranked.values.items()) if v is not None and code in metropolitan]
+    if not candidates:
+        return None
+    leaders = sorted(candidates, key=lambda kv: -kv[1])[:top]
+    members = [c for c, _ in leaders]
+    shares = []
+    for name in SHARED_MEASURES:
+        measure = measures[name]
+        top_total, pct, missing, reason = concentration_share(members, measure.values, measure.denominator)
+        shares.append({"measure": name, "dataset": measure.dataset, "top_total": top_total,
+                       "denominator": measure.denominator, "denominator_definition": measure.definition, "share": pct,
+                       "reason": reason, "members_without_figure": missing})
+    return {
+        "top": top, "rank_by": rank_by, "year": year,
+        "universe": f"metropolitan statistical areas with a {rank_by} figure for {year} ({len(candidates)})",
+        "sources": sources_of({m.dataset for m in measures.values() if m.dataset}),
+        "members": [{"rank": i, "code": c, "name": metropolitan[c], "value": v}
+                    for i, (c, v) in enumerate(leaders, start=1)],
+        "shares": shares,
+    }

@@ -1,38 +1,47 @@
 """Arguments and response parts that every resource shares."""
 
+import re
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from models.growth import UNITS
+from models.observation import figure
 
 YEARS = validate.Range(1900, 2100)
+ASCII_INTEGER = re.compile(r"-?[0-9]+")
 STATUSES = ["ok", "suppressed", "not_available", "rounded", "derived", "conflicting"]
 
 
+class IntegerArg(fields.Integer):
+    """An integer query argument: ASCII digits, perhaps after a '-'. Python's int() would also read '２０２０',
+    '2_011', '+2011' and '2011 ' as 2011."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not ASCII_INTEGER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class FormatArgs(ma.Schema):
-    format = fields.String(validate=validate.OneOf(["json", "csv"]), metadata={
-        "description": "Response format; overrides the Accept header. CSV is offered for collections and series."})
+    # The spec offers csv only where the operation answers it (@csv_columns); api/spec.py writes the enum per operation.
+    format = fields.String(validate=validate.OneOf(["json", "csv"]))
 
 
 class PageArgs(FormatArgs):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
-    page_size = fields.Integer(load_default=50, validate=validate.Range(1, 500),
-                               metadata={"description": "Items per page (at most 500)."})
+    page = IntegerArg(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
+    page_size = IntegerArg(load_default=50, validate=validate.Range(1, 500),
+                           metadata={"description": "Items per page (at most 500)."})
 
 
 class YearRangeArgs(FormatArgs):
-    from_ = fields.Integer(data_key="from", validate=YEARS, metadata={"description": "First year (inclusive)."})
-    to = fields.Integer(validate=YEARS, metadata={"description": "Last year (inclusive)."})
+    from_ = IntegerArg(data_key="from", validate=YEARS, metadata={"description": "First year (inclusive)."})
+    to = IntegerArg(validate=YEARS, metadata={"description": "Last year (inclusive)."})
 
     @ma.validates_schema
     def ordered(self, data, **kwargs):
         if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
             raise ma.ValidationError("must not be after 'to'", "from")
-
-
-def figure(value: float | None) -> int | float | None:
-    """A source value as the API writes it: an integer where it is whole, else a decimal number; None stays."""
-    return None if value is None else int(value) if float(value).is_integer() else float(value)
 
 
 class Figure(fields.Number):
@@ -85,7 +94,7 @@ class PointSchema(ma.Schema):
         "year); rounded (the source gives few significant digits); derived (computed from source figures, see the "
         "dataset notes); conflicting (the source gives two values)."
     )})
-    dataset = fields.String(attribute="dataset_id")
+    dataset = fields.String()
     indicator = fields.String()
     level = Figure(allow_none=True, metadata={"description": "The source figure, when `units` is not level."})
 
@@ -94,7 +103,7 @@ class UnitsArgs(ma.Schema):
     units = fields.String(load_default="level", validate=validate.OneOf(UNITS), metadata={"description": (
         "level (source figures); change and percent_change (on the year before); index (base_year = 100); "
         "share (percent of the national total, named in units_basis).")})
-    base_year = fields.Integer(validate=YEARS, metadata={"description": "Base year for units=index."})
+    base_year = IntegerArg(validate=YEARS, metadata={"description": "Base year for units=index."})
 
     @ma.validates_schema
     def base_for_index(self, data, **kwargs):

@@ -5,7 +5,17 @@ from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
 from models.observation import INDICATORS
-from schemas.common import YEARS, Figure, PageArgs, PageMetaSchema, PointSchema, SeriesSchema, UnitsArgs, YearRangeArgs
+from schemas.common import (
+    YEARS,
+    Figure,
+    IntegerArg,
+    PageArgs,
+    PageMetaSchema,
+    PointSchema,
+    SeriesSchema,
+    UnitsArgs,
+    YearRangeArgs,
+)
 
 
 class MetroQueryArgs(PageArgs):
@@ -19,7 +29,7 @@ class MetroQueryArgs(PageArgs):
     sort = fields.String(load_default="name", validate=validate.OneOf(
         ["name", "-name", "code", "-code", "exports", "-exports"]),
         metadata={"description": "Sort key; '-' for descending. exports needs year= (ITA goods exports)."})
-    year = fields.Integer(validate=YEARS, metadata={"description": "Year of the exports figure shown and sorted on."})
+    year = IntegerArg(validate=YEARS, metadata={"description": "Year of the exports figure shown and sorted on."})
 
     @ma.validates_schema
     def year_for_exports(self, data, **kwargs):
@@ -117,8 +127,10 @@ class StateExportsArgs(SeriesArgs, UnitsArgs):
     industry = DelimitedList(fields.String(validate=validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$")),
                              validate=validate.Length(1, 100),
                              metadata={"description": "Comma-separated industry codes (NAICS, or ALL); default ALL."})
-    naics_level = fields.Integer(validate=validate.Range(0, 6), metadata={
-        "description": "All NAICS codes of this many digits (2 includes sectors such as 31-33); 0 = ALL."})
+    naics_level = IntegerArg(validate=validate.Range(0, 6), metadata={
+        "description": "The NAICS codes of this many digits, which add up to ALL without overlap; 0 = ALL. A range "
+                       "such as 31-33 is left out where the data also hold the two-digit codes it spans (31, 32, "
+                       "33); see `aggregate` in /v1/industries."})
     partner = fields.String(load_default="WLD", validate=validate.Regexp(r"^(WLD|\d{4})$"),
                             metadata={"description": "Census country code, or WLD for the world (default)."})
 

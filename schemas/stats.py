@@ -3,15 +3,22 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from schemas.common import YEARS, ChangeSchema, Figure, FormatArgs, IndicatorSchema, PlaceSchema, SourceSchema
-
-TIES = ("Competition ranking ('1224'): places with equal values share a rank and the next rank skips; "
-        "equal values are listed in code order.")
+from models.stats import TIES
+from schemas.common import (
+    YEARS,
+    ChangeSchema,
+    Figure,
+    FormatArgs,
+    IndicatorSchema,
+    IntegerArg,
+    PlaceSchema,
+    SourceSchema,
+)
 
 
 class GrowthArgs(FormatArgs):
-    from_ = fields.Integer(data_key="from", required=True, validate=YEARS)
-    to = fields.Integer(required=True, validate=YEARS)
+    from_ = IntegerArg(data_key="from", required=True, validate=YEARS)
+    to = IntegerArg(required=True, validate=YEARS)
     dataset = fields.String(validate=validate.Length(1, 64),
                             metadata={"description": "Dataset id (metros: ita-metro-exports by default)."})
 
@@ -38,14 +45,14 @@ class RankingArgs(FormatArgs):
     by = fields.String(load_default="value", validate=validate.OneOf(["value", "growth", "cagr", "share"]),
                        metadata={"description": "value or share in `year`; growth (percent change) or cagr from "
                                                 "`from` to `to`."})
-    year = fields.Integer(validate=YEARS)
-    from_ = fields.Integer(data_key="from", validate=YEARS)
-    to = fields.Integer(validate=YEARS)
+    year = IntegerArg(validate=YEARS)
+    from_ = IntegerArg(data_key="from", validate=YEARS)
+    to = IntegerArg(validate=YEARS)
     dataset = fields.String(validate=validate.Length(1, 64))
-    min_base = fields.Integer(load_default=0, validate=validate.Range(0, 10**15), metadata={
+    min_base = IntegerArg(load_default=0, validate=validate.Range(0, 10**15), metadata={
         "description": "Leave out places whose base (the start value for growth and cagr, else the value) is "
                        "below this many dollars."})
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 1000))
+    limit = IntegerArg(load_default=50, validate=validate.Range(1, 1000))
     order = fields.String(load_default="desc", validate=validate.OneOf(["desc", "asc"]))
 
     @ma.validates_schema
@@ -103,11 +110,16 @@ class RankingSchema(ma.Schema):
 
 
 class SummaryArgs(FormatArgs):
-    year = fields.Integer(required=True, validate=YEARS)
-    base_year = fields.Integer(required=True, validate=YEARS)
-    threshold = fields.Integer(load_default=1_000_000_000, validate=validate.Range(0, 10**15),
-                               metadata={"description": "Dollars; places with exports above it are counted."})
+    year = IntegerArg(required=True, validate=YEARS)
+    base_year = IntegerArg(required=True, validate=YEARS)
+    threshold = IntegerArg(load_default=1_000_000_000, validate=validate.Range(0, 10**15),
+                           metadata={"description": "Dollars; places with exports above it are counted."})
     dataset = fields.String(load_default="ita-metro-exports", validate=validate.Length(1, 64))
+
+    @ma.validates_schema
+    def ordered(self, data, **kwargs):
+        if data.get("base_year") is not None and data.get("year") is not None and data["base_year"] > data["year"]:
+            raise ma.ValidationError("must not be after 'year'", "base_year")
 
 
 class AggregateSchema(ma.Schema):
@@ -143,10 +155,10 @@ class SummarySchema(ma.Schema):
 
 
 class ConcentrationArgs(FormatArgs):
-    top = fields.Integer(load_default=10, validate=validate.Range(1, 500))
+    top = IntegerArg(load_default=10, validate=validate.Range(1, 500))
     rank_by = fields.String(load_default="population", validate=validate.OneOf(
         ["population", "real_gdp", "jobs", "exports_goods", "land_area"]))
-    year = fields.Integer(required=True, validate=YEARS)
+    year = IntegerArg(required=True, validate=YEARS)
 
 
 class MemberSchema(ma.Schema):

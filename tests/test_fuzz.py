@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api import ROOT
 
+pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 LIMIT_REQUEST_LINE = 4094  # gunicorn.conf.py
 REFUSED = "refused by gunicorn: request line too long"

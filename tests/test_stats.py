@@ -2,7 +2,7 @@
 
 import openpyxl
 import pytest
-from helpers import FIXTURES, REAL_DATA
+from helpers import REAL_DATA
 
 # ITA goods exports in 2023 and 2013 of the fixture rows (cut verbatim from the real xlsx)
 METROS_2023 = {"31080": 59561594613, "38900": 26973156822, "33460": 22209368013, "45060": 2411674252,
@@ -164,121 +164,6 @@ def test_real_ranking_top_ten_is_a_sort_of_the_file(real_client, ita_rows):
     body = real_client.get("/v1/rankings/metros?year=2019&limit=10").get_json()
     assert [r["value"] for r in body["data"]] == [v for v, _ in expected]
     assert body["data"][0]["name"] == "Houston-Pasadena-The Woodlands, TX"
-
-
-def double_los_angeles_2023(engine, version: str) -> None:
-    """A load that doubles Los Angeles' 2023 ITA figure and gives the store a new data version."""
-    from sqlalchemy import text
-
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE observations SET value = value * 2 WHERE dataset_id = 'ita-metro-exports' "
-                                "AND year = 2023 AND geography_id = (SELECT id FROM geographies WHERE "
-                                "kind = 'metro' AND code = '31080')"))
-        connection.execute(text("UPDATE store_state SET version = :version WHERE id = 1"), {"version": version})
-
-
-@pytest.fixture()
-def hourly(app):
-    """Makes apps over the fixture store that check the data version once an hour (rate limit and response cache
-    off), as separate hosts would be; disposed afterwards."""
-    from api import create_app
-
-    made = []
-
-    def make():
-        made.append(create_app({"DATABASE_URL": app.config["DATABASE_URL"], "DATA_VERSION_TTL": 3600,
-                                "RATELIMIT_ENABLED": False, "CACHE_TIMEOUT": -1}))
-        return made[-1]
-    yield make
-    for a in made:
-        a.extensions["store_engine"].dispose()
-
-
-def test_remembered_figures_follow_a_reload(client, engine):
-    """Cross-sections and national totals are remembered per data version: new figures show at once."""
-    from loaders import build
-
-    ranking, summary = "/v1/rankings/metros?year=2023&limit=1", "/v1/stats/summary?year=2023&base_year=2013"
-    assert client.get(ranking).get_json()["data"][0]["value"] == 59561594613
-    assert client.get(summary).get_json()["national_total"] == NATIONAL_2023
-    try:
-        double_los_angeles_2023(engine, "test-reload")
-        assert client.get(ranking).get_json()["data"][0]["value"] == 2 * 59561594613
-        assert client.get(summary).get_json()["national_total"] == NATIONAL_2023 + 59561594613
-        assert client.get("/v1/rankings/metros?year=2023&limit=2").get_json()["data"][1]["value"] == 26973156822
-    finally:
-        build(engine, FIXTURES, force=True)
-    assert client.get(ranking).get_json()["data"][0]["value"] == 59561594613
-
-
-def test_a_request_begun_on_remembered_figures_answers_wholly_from_the_new_version(client, engine, hourly):
-    """With the version checked once an hour, a ranking whose figures are all remembered reads nothing from the store
-    and stays on the version it began with; one that must read the store after a reload answers wholly from the
-    new version, labelled with it (not the old version's remembered source and indicator with new figures)."""
-    from loaders import build
-
-    slow, other = hourly().test_client(), hourly().test_client()  # two hosts in one process: they share the memo
-    remembered, unread = "/v1/rankings/metros?year=2023&limit=1", "/v1/rankings/metros?year=2023&limit=1&type=metropolitan"
-    before = slow.get(remembered)
-    assert before.get_json()["data"][0]["value"] == 59561594613
-    assert other.get(remembered).headers["ETag"] == before.headers["ETag"]
-    try:
-        double_los_angeles_2023(engine, "test-stale")
-        again = slow.get(remembered)  # the old version's figures, consistently, within the hour
-        assert again.get_json()["data"][0]["value"] == 59561594613 and again.headers["ETag"] == before.headers["ETag"]
-        fresh = slow.get(unread)
-        assert fresh.get_json()["data"][0] == {"rank": 1, "code": "31080", "name": fresh.get_json()["data"][0]["name"],
-                                              "value": 2 * 59561594613, "start_value": None,
-                                              "end_value": 2 * 59561594613}
-        assert fresh.headers["ETag"] == client.get(unread).headers["ETag"]  # labelled with the new version
-        assert slow.get(remembered).get_json()["data"][0]["value"] == 2 * 59561594613  # this host moved on
-        # The other host still answers from the old version, and nothing new was remembered under it.
-        assert other.get(remembered).headers["ETag"] == before.headers["ETag"]
-        assert other.get(unread).headers["ETag"] == fresh.headers["ETag"]
-        assert other.get(unread).get_json()["data"][0]["value"] == 2 * 59561594613
-    finally:
-        build(engine, FIXTURES, force=True)
-
-
-def test_a_ranking_of_remembered_figures_reads_nothing_from_the_store(hourly):
-    """Once a process has read a cross-section, another ranking of it (uncached: a new limit) opens no connection."""
-    from sqlalchemy import event
-
-    app = hourly()
-    checkouts = []
-    event.listen(app.extensions["store_engine"], "checkout", lambda *_: checkouts.append(1))
-    client = app.test_client()
-    first = client.get("/v1/rankings/metros?year=2023&limit=1")
-    assert first.headers["X-Cache"] == "miss" and checkouts
-    checkouts.clear()
-    second = client.get("/v1/rankings/metros?year=2023&limit=2")
-    assert second.headers["X-Cache"] == "miss"
-    assert [r["value"] for r in second.get_json()["data"]] == [59561594613, 26973156822]
-    assert checkouts == []
-
-
-def test_a_series_read_after_a_reload_carries_the_new_load_time(engine, hourly):
-    """The series statement brings the data version only: when it is not the one the process knows, the load time
-    (Last-Modified) is read from the same snapshot."""
-    from datetime import datetime
-
-    from sqlalchemy import text
-
-    from loaders import build
-
-    client = hourly().test_client()
-    before = client.get("/v1/metros/31080/exports")
-    try:
-        double_los_angeles_2023(engine, "test-load-time")
-        with engine.begin() as connection:
-            connection.execute(text("UPDATE store_state SET loaded_at = :at WHERE id = 1"),
-                               {"at": datetime(2030, 1, 2, 3, 4, 5)})
-        after = client.get("/v1/metros/31080/exports")
-        assert after.headers["Last-Modified"] == "Wed, 02 Jan 2030 03:04:05 GMT" != before.headers["Last-Modified"]
-        assert [p["value"] for p in after.get_json()["data"] if p["year"] == 2023] == [2 * 59561594613]
-        assert after.headers["ETag"] != before.headers["ETag"]
-    finally:
-        build(engine, FIXTURES, force=True)
 
 
 @pytest.mark.parametrize("url", ["/v1/rankings/metros?by=growth&from=2013&to=2023&min_base=1000000000",

@@ -1,0 +1,172 @@
+"""Figures many requests share, computed once per data version: the datasets' provenance, the exports indicator
+of a dataset, national totals, and every place's figures in a dataset (the cross-sections behind rankings and the
+summary).
+
+Each function takes a snapshot of the store (models.engine.Snapshot: a connection and the data version it sees) and
+returns an immutable value that depends only on that version and the other arguments, so any caller may use it at
+any time. Each keeps its most recently used results, a bounded number of them (sizes in bench/README.md).
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from types import MappingProxyType
+
+from sqlalchemy import exists, select
+
+from models import Dataset, Geography, Observation
+from models.engine import Snapshot
+from models.observation import ALL_INDUSTRIES, EXPORTS, WORLD, cross_section, national_totals
+from models.stats import Place
+from models.vintages import sole_releases
+
+
+def per_version(maxsize: int) -> Callable:
+    """Remember a function of (snapshot, *args) per (data version, *args): the `maxsize` most recently used."""
+    def decorator(function: Callable) -> Callable:
+        results: OrderedDict[tuple, object] = OrderedDict()
+        lock = threading.Lock()
+
+        @wraps(function)
+        def wrapper(snapshot: Snapshot, *args):
+            key = (snapshot.version, *args)
+            with lock:
+                if key in results:
+                    results.move_to_end(key)
+                    return results[key]
+            value = function(snapshot, *args)
+            with lock:
+                results[key] = value
+                while len(results) > maxsize:
+                    results.popitem(last=False)
+            return value
+        wrapper.results = results
+        return wrapper
+    return decorator
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A dataset's provenance as a response names it."""
+
+    id: str
+    title: str
+    publisher: str
+    source_url: str | None
+    unit: str | None
+    dollar_basis: str | None
+
+
+@per_version(maxsize=4)
+def provenance(snapshot: Snapshot) -> MappingProxyType:
+    """{dataset id: Source} for every loaded dataset."""
+    rows = snapshot.connection.execute(select(Dataset.id, Dataset.title, Dataset.publisher, Dataset.source_url,
+                                              Dataset.unit, Dataset.dollar_basis).order_by(Dataset.id))
+    return MappingProxyType({r.id: Source(*r) for r in rows})
+
+
+@per_version(maxsize=64)
+def exports_indicator(snapshot: Snapshot, dataset: str) -> str | None:
+    """The exports indicator a dataset holds (goods, or goods and services), or None if it holds none."""
+    return snapshot.connection.scalar(select(Observation.indicator).where(
+        Observation.dataset_id == dataset, Observation.indicator.in_(EXPORTS)).limit(1))
+
+
+@per_version(maxsize=4)
+def state_datasets(snapshot: Snapshot) -> tuple[str, ...]:
+    """The datasets with state figures of goods exports (the Census ones) that are the sole release of their series
+    (models.vintages.figures combines the releases of one), in id order."""
+    ids = snapshot.connection.scalars(select(Dataset.id).where(Dataset.id.in_(sole_releases()))
+                                      .order_by(Dataset.id)).all()
+    o = Observation
+    return tuple(d for d in ids if snapshot.connection.scalar(select(exists().where(
+        o.dataset_id == d, o.indicator == "exports_goods",
+        o.geography_id.in_(select(Geography.id).where(Geography.kind == "state"))))))
+
+
+@dataclass(frozen=True, slots=True)
+class NationalTotals:
+    values: MappingProxyType  # year → total
+    definition: str  # what the total is, as a response names it
+
+
+@per_version(maxsize=64)
+def national(snapshot: Snapshot, dataset: str, indicator: str, industry: str = ALL_INDUSTRIES,
+             partner: str = WORLD) -> NationalTotals:
+    """National totals per year for a dataset: its United States row where it has one (Census files), else the sum
+    of every place (ITA: all metros and the unallocated rows, which together make the national total)."""
+    nation, parts = national_totals(dataset, indicator, industry, partner)
+    rows = snapshot.connection.execute(nation).all()
+    if rows:
+        return NationalTotals(MappingProxyType({y: total for y, total, _ in rows}),
+                              f"the United States row of {dataset}")
+    rows = snapshot.connection.execute(parts).all()
+    return NationalTotals(MappingProxyType({y: total for y, total, _ in rows}), (
+        f"the sum of every place in {dataset} (for ITA: all metros and the unallocated rows, which together make "
+        f"the national total)"))
+
+
+@per_version(maxsize=64)
+def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
+           industry: str = ALL_INDUSTRIES) -> tuple[Place, ...]:
+    """Every place of `kinds` with its figures in every year of a dataset, in code order."""
+    found: dict[tuple[str, str], dict] = {}
+    for r in snapshot.connection.execute(cross_section(dataset, [indicator], None, list(kinds), industry=industry)):
+        place = found.setdefault((r.kind, r.code), {"name": r.name, "metro_type": r.metro_type, "figures": {}})
+        place["figures"][r.year] = (r.value, r.status)
+    return tuple(Place(code, p["name"], MappingProxyType(p["figures"]), kind, p["metro_type"])
+                 for (kind, code), p in sorted(found.items(), key=lambda item: item[0][1]))
+
+
+@per_version(maxsize=256)
+def changes(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...], start: int,
+            end: int) -> MappingProxyType:
+    """{code: Change from `start` to `end`} for every place of `places` (growth and CAGR rankings of any kind)."""
+    return MappingProxyType({p.code: p.change(start, end) for p in places(snapshot, dataset, indicator, kinds)})
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One measure of every metro in a year, and the national denominator of shares of it."""
+
+    name: str
+    values: MappingProxyType  # CBSA code → figure or None
+    denominator: float | None
+    definition: str
+    dataset: str | None
+
+
+CONCENTRATION_SOURCES = {"population": "census-population-2019", "real_gdp": "metro-monitor-2021",
+                         "jobs": "metro-monitor-2021", "exports_goods": "ita-metro-exports"}
+
+
+@per_version(maxsize=4)
+def metros(snapshot: Snapshot) -> tuple[Place, ...]:
+    """Every CBSA with its land area as its only figure (year 0), in code order."""
+    rows = snapshot.connection.execute(select(Geography.code, Geography.name, Geography.metro_type,
+                                              Geography.land_area_m2)
+                                       .where(Geography.kind == "metro").order_by(Geography.code))
+    return tuple(Place(r.code, r.name, MappingProxyType({0: (r.land_area_m2, "ok")}), "metro", r.metro_type)
+                 for r in rows)
+
+
+def measures(snapshot: Snapshot, year: int) -> dict[str, Measure]:
+    """Land area, population, real GDP, jobs and goods exports of every metro in `year`, with their national
+    denominators."""
+    cbsas = metros(snapshot)
+    land = {p.code: p.value(0) for p in cbsas}
+    found = {"land_area": Measure("land_area", MappingProxyType(land), sum(v for v in land.values() if v), (
+        "land area of every CBSA in the store (TIGER 2015 layer, else 2009): the sources give no national land "
+        "area, so this is a share of CBSA land, metro and micro"), None)}
+    for name, dataset in CONCENTRATION_SOURCES.items():
+        values = {p.code: p.value(year) for p in places(snapshot, dataset, name, ("metro",)) if year in p.figures}
+        nation = places(snapshot, dataset, name, ("nation",))
+        if nation and year in nation[0].figures:
+            denominator, definition = nation[0].value(year), f"the United States row of {dataset}"
+        else:
+            totals = national(snapshot, dataset, name)
+            denominator, definition = totals.values.get(year), totals.definition
+        found[name] = Measure(name, MappingProxyType(values), denominator, definition, dataset)
+    return found
