@@ -143,7 +143,7 @@ def test_repeats_are_served_and_revalidated_by_the_edge_per_variant(edge):
     assert first.headers["x-request-id"] == "edge-first" and first.headers["x-cache"] == "miss"
     assert first.headers["x-ratelimit-limit"] == "100000" and first.headers["ratelimit"].startswith('"default";r=')
     assert "content-encoding" not in first.headers and first.json["geography"]["code"] == "38900"
-    assert "max-age=" in first.headers["cache-control"]
+    assert first.headers["cache-control"] == "public, max-age=300, s-maxage=300"
 
     again = fetch(edge.base, SERIES, {"X-Request-ID": "edge-again"})
     assert again.status == 200 and again.headers["x-edge-cache"] == "HIT" and again.body == first.body
@@ -208,8 +208,11 @@ def test_no_response_carries_another_clients_request_id_or_budget(edge):
                     assert f'r={seen[client][-1]};' in reply.headers["ratelimit"]
                 else:
                     assert reply.headers["x-edge-cache"] == "HIT" and not RATE_HEADERS & reply.headers.keys()
-    # each client saw its own count only, one per request that reached the API
-    assert seen == {CLIENT_A: [99999, 99998, 99997], CLIENT_B: [99992, 99991, 99990]}
+    # each client saw its own count only, one per request that reached the API (usually the first of each URL; a
+    # repeat that arrives before nginx has filed the first answer in its cache reaches the API too)
+    assert len(seen[CLIENT_A]) >= 3 and len(seen[CLIENT_B]) >= 3
+    assert seen[CLIENT_A] == list(range(99999, 99999 - len(seen[CLIENT_A]), -1))
+    assert seen[CLIENT_B] == list(range(99992, 99992 - len(seen[CLIENT_B]), -1))
 
 
 @on_topology
@@ -411,14 +414,14 @@ def test_a_reload_through_the_edge_is_old_or_new_and_all_new_within_the_bound(tm
     (initial / "census" / "statenaics_2019_or.json").unlink()  # a dataset the reload adds
     doubled = doubled_ita(tmp_path_factory.mktemp("edgereload") / "doubled")
     shared_max_age, ttl = 2, 1.0
-    # CACHE_MAX_AGE stands in for CACHE_SHARED_MAX_AGE (s-maxage) until the API has it: nginx reads either.
     env = {"EXPORTS_REDIS_URL": REDIS_URL, "EXPORTS_RATELIMIT_ENABLED": "false", "EXPORTS_DATA_VERSION_TTL": str(ttl),
-           "EXPORTS_CACHE_SHARED_MAX_AGE": str(shared_max_age), "EXPORTS_CACHE_MAX_AGE": str(shared_max_age)}
+           "EXPORTS_CACHE_SHARED_MAX_AGE": str(shared_max_age)}
     added = "/v1/datasets/census-api-statenaics-2019-or"
     with scratch_store(tmp_path_factory, "edgereload") as url, \
             topology(url, initial, tmp_path_factory.mktemp("edgereload"), env) as edge:
         assert is_problem(fetch(edge.base, added), 404)
         first = fetch(edge.base, SUMMARY)
+        assert first.headers["cache-control"] == f"public, max-age=300, s-maxage={shared_max_age}"
         old = totals(first.json)
         # past its freshness the edge asks the host with If-None-Match; the host answers 304 (same data)
         time.sleep(shared_max_age + 1.5)
