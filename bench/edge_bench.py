@@ -54,7 +54,8 @@ from http_bench import (
 
 BIN = ROOT / ".venv" / "bin"
 NO_LIMIT = {"EXPORTS_RATELIMIT_ENABLED": "false", "ACCESS_LOG": "/dev/null"}
-UNCACHED = {"EXPORTS_CACHE_MAX_AGE": "0", "EXPORTS_CACHE_TIMEOUT": "-1"}  # the edge keeps nothing, nor the host
+# max-age=0, s-maxage=0: the edge keeps nothing (topology.py would give the hosts s-maxage=10); nor does the host.
+UNCACHED = {"EXPORTS_CACHE_MAX_AGE": "0", "EXPORTS_CACHE_SHARED_MAX_AGE": "0", "EXPORTS_CACHE_TIMEOUT": "-1"}
 
 
 def parse_args() -> argparse.Namespace:
