@@ -157,7 +157,8 @@ def add_reference_rows(engine, args: argparse.Namespace) -> Synthetic:
             "publisher": "bench/scale_bench.py", "source_url": None, "source_file": "(generated)", "license": None,
             "unit": "USD", "dollar_basis": "nominal", "coverage": "52 states x industries x partners x 10 years",
             "delineation": None, "sha256": "0" * 64, "loaded_at": datetime.now(UTC).replace(microsecond=0, tzinfo=None),
-            "row_count": 0, "notes": "Generated with random values; 2% suppressed."}], ["id"])
+            "row_count": 0, "notes": "Generated with random values; 2% suppressed.", "series": DATASET,
+            "released_on": None, "release": None}], ["id"])
         upsert(session, Industry.__table__, [{"code": c, "title": f"Synthetic industry {c}", "level": len(c),
                                               "classification": "naics"} for c in industries], ["code"])
         upsert(session, Partner.__table__, [{"code": c, "name": f"Synthetic country {c}", "kind": "country"}
