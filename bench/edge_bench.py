@@ -102,9 +102,11 @@ class Topology:
     def stop(self) -> None:
         """Stop everything, and drop the Redis keys the hosts wrote under this topology's prefix."""
         self.run("stop")
-        client = redis.Redis.from_url(self.env.get("EXPORTS_REDIS_URL", "redis://127.0.0.1:6379/0"))
-        for key in client.scan_iter(f"*{self.env['EXPORTS_RATELIMIT_KEY_PREFIX']}*"):
-            client.delete(key)
+        url = self.env.get("EXPORTS_REDIS_URL", "redis://127.0.0.1:6379/0")
+        if url:
+            client = redis.Redis.from_url(url)
+            for key in client.scan_iter(f"*{self.env['EXPORTS_RATELIMIT_KEY_PREFIX']}*"):
+                client.delete(key)
 
     def pid(self, program: str) -> int:
         result = subprocess.run([BIN / "supervisorctl", "-c", ROOT / "deploy" / "supervisord.conf", "pid", program],
@@ -352,11 +354,14 @@ def main() -> None:
             (folder / f"{datetime.now():%Y%m%d-%H%M%S}-edge.txt").write_text(table + "\n")
         finally:
             try:
-                for topology in topologies:
-                    topology.stop()
                 for process in reversed(processes):
                     stop(process)
             finally:
+                for topology in topologies:  # each one whatever happened to the others
+                    try:
+                        topology.stop()
+                    except Exception as error:  # noqa: BLE001 - reported, and the next one is stopped still
+                        progress(f"stopping topology {topology.name}: {error}")
                 stores.close()
 
 
