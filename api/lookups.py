@@ -1,6 +1,7 @@
 """Finding the thing a path or parameter names, or a 404 (400 for a parameter) that says what was probably meant."""
 
 import re
+from collections.abc import Sequence
 
 from flask_smorest import abort
 
@@ -8,6 +9,13 @@ from api import db
 from api.problems import not_found
 from models import Dataset, Geography, figures
 from models.geography import find, find_state
+from models.observation import INDICATORS, PER_SOURCES
+from models.stats import Per
+
+
+def refuse(parameter: str, message: str):
+    """Abort with a 400 problem naming the query parameter and what is wrong with it."""
+    abort(400, messages={"query": {parameter: [message]}})
 
 
 def metro(code: str) -> Geography:
@@ -39,7 +47,7 @@ def state(code: str, parameter: str | None = None) -> Geography:
     elif len(code) > 2:
         hint = "States are named by FIPS code (06) or USPS code (CA); the list is at /v1/states"
     if parameter:
-        abort(400, messages={"query": {parameter: [f"no state, DC or territory has the code '{code}'"]}})
+        refuse(parameter, f"no state, DC or territory has the code '{code}'")
     not_found(f"No state, DC or territory has the code '{code}'.", hint)
 
 
@@ -64,10 +72,70 @@ def exports_indicator(dataset: str) -> str:
     """The exports indicator of a dataset; 400 naming the `dataset` parameter if it holds none."""
     found = figures.exports_indicator(db.snapshot(), dataset)
     if found is None:
-        abort(400, messages={"query": {"dataset": [f"dataset '{dataset}' has no exports series"]}})
+        refuse("dataset", f"dataset '{dataset}' has no exports series")
     return found
 
 
 def denominators(dataset: str, indicator: str, industry: str, partner: str) -> figures.NationalTotals:
     """The national totals a share of this request divides by."""
     return figures.national(db.snapshot(), dataset, indicator, industry, partner)
+
+
+NAMES = {"from_": "from", "to": "to", "year": "year", "base_year": "base_year"}
+
+
+def spans(years: Sequence[int]) -> str:
+    """Years as runs: '2005-2023', or '2010-2012, 2015'."""
+    runs: list[list[int]] = []
+    for year in years:
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+def years(args: dict, available: Sequence[int], what: str, latest: tuple[str, ...] = (), span: bool = False,
+          checked: tuple[str, ...] = (), strict: bool = False) -> None:
+    """Fill in the years a request left out from the years that have figures (`available`, in order): each of
+    `latest` the latest, `from`/`to` (span) the first and the last. 400 naming the parameter where one of `checked`
+    has no figures, or `from` is after `to` (not before it, if `strict`). `what` names the figures.
+
+    The defaults depend on the data version, which the ETag and the response cache key already hold: the same
+    request on the same version always gets the same defaults."""
+    if not available:
+        refuse("dataset", f"{what} has no figures")
+    for name in latest:
+        args.setdefault(name, available[-1])
+    if span:
+        args.setdefault("from_", available[0])
+        args.setdefault("to", available[-1])
+    for name in checked:
+        if args[name] not in available:
+            refuse(NAMES[name], f"{what} has no figures for {args[name]}; it has them for {spans(available)}")
+    if span and (args["from_"] >= args["to"] if strict else args["from_"] > args["to"]):
+        refuse("from", f"must be {'before' if strict else 'at most'} 'to' ({args['to']})")
+
+
+def industries(codes: Sequence[str], parameter: str = "industry") -> None:
+    """400 naming `parameter` if a code is not an industry of the data."""
+    known = figures.industry_codes(db.snapshot())
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        refuse(parameter, f"no industry in the data has the code {', '.join(unknown)}; the codes are listed at "
+                          "/v1/industries")
+
+
+def per(name: str, indicator: str, kind: str) -> Per:
+    """The denominator of per=`name` for places of `kind` dividing `indicator`; 400 naming `per` if it would divide
+    dollars by dollars of another price basis, or no dataset of `name` is declared for that kind of place."""
+    numerator, denominator = INDICATORS[indicator], INDICATORS[name]
+    if numerator.dollar_basis and denominator.dollar_basis and numerator.dollar_basis != denominator.dollar_basis:
+        refuse("per", f"{indicator} is in {numerator.dollar_basis} dollars and {name} in {denominator.dollar_basis}: "
+                      "a ratio of the two would mix price bases, so the API does not give it")
+    dataset = PER_SOURCES.get(kind, {}).get(name)
+    if dataset is None or dataset not in figures.provenance(db.snapshot()):
+        kinds = [k for k, sources in PER_SOURCES.items() if name in sources]
+        refuse("per", f"no {name} figures for {kind}s are loaded; per={name} is available for "
+                      f"{', '.join(f'{k}s ({PER_SOURCES[k][name]})' for k in kinds) or 'no place'}")
+    return figures.per(db.snapshot(), name, dataset, kind)

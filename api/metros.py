@@ -7,6 +7,7 @@ from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
+from models import figures
 from models.geography import metros
 from models.observation import EXPORTS, INDICATORS, METRO_EXPORTS, coverage, series, sorted_metros, with_exports
 from models.plan import plans_of
@@ -31,6 +32,9 @@ class Metros(MethodView):
     def get(self, args):
         """List and search metros"""
         state = lookups.state(args["state"], "state").id if "state" in args else None
+        if args["sort"].endswith("exports"):
+            lookups.years(args, figures.years(db.snapshot(), "ita-metro-exports", "exports_goods", ("metro",)),
+                          "ita-metro-exports", latest=("year",))
         year = args.get("year")
         query = sorted_metros(metros(args.get("q"), state, args.get("type"), args.get("current")), args["sort"], year)
         body, headers = paginate(query, args["page"], args["page_size"], scalars=year is None)
@@ -98,5 +102,8 @@ class MetroGrowth(MethodView):
         """Get the growth of a metro's exports between two years: change, percent change, CAGR"""
         geo = lookups.metro(code)
         dataset = lookups.source(args.get("dataset", "ita-metro-exports")).id
+        indicator = lookups.exports_indicator(dataset)
+        lookups.years(args, figures.years(db.snapshot(), dataset, indicator, ("metro", "unallocated")), dataset,
+                      span=True)
         rows = db.session.execute(series(geo.id, EXPORTS, dataset)).all()
         return growth_body(geo, rows, args["from_"], args["to"], lookups.sources, delineations=True)

@@ -15,9 +15,16 @@ def paginate(query: Select, page: int, page_size: int, scalars: bool = True) -> 
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page_query = query.limit(page_size).offset((page - 1) * page_size)
     items = db.session.scalars(page_query).all() if scalars else db.session.execute(page_query).all()
+    meta, headers = page_of(total, page, page_size)
+    return {"data": items, "meta": meta}, headers
+
+
+def page_of(total: int, page: int, page_size: int) -> tuple[dict, dict]:
+    """The meta of one page of `total` items ({"total", "page", "page_size", "pages"}) and its `Link` and
+    `X-Total-Count` headers."""
     pages = max(1, math.ceil(total / page_size))
-    body = {"data": items, "meta": {"total": total, "page": page, "page_size": page_size, "pages": pages}}
-    return body, {"Link": links(page, pages), "X-Total-Count": str(total)}
+    return ({"total": total, "page": page, "page_size": page_size, "pages": pages},
+            {"Link": links(page, pages), "X-Total-Count": str(total)})
 
 
 def links(page: int, pages: int) -> str:

@@ -7,7 +7,7 @@ from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
-from models import Geography
+from models import Geography, figures
 from models.geography import metro_count, metros, states
 from models.observation import EXPORTS, coverage, series, with_industry_titles
 from models.series import growth_body, series_body
@@ -92,8 +92,10 @@ class StateGrowth(MethodView):
     @blp.response(200, GrowthSchema)
     def get(self, args, code):
         """Get the growth of a state's exports between two years (Census datasets combined unless dataset= is given)"""
-        geo = lookups.state(code)
-        if "dataset" in args:
-            lookups.source(args["dataset"])
+        geo, snapshot = lookups.state(code), db.snapshot()
+        datasets = [lookups.source(args["dataset"]).id] if "dataset" in args else figures.state_datasets(snapshot)
+        lookups.industries([args["industry"]])
+        lookups.years(args, figures.state_years(snapshot, tuple(datasets), args["industry"]),
+                      args.get("dataset", "state exports"), span=True)
         rows = db.session.execute(series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])).all()
         return growth_body(geo, rows, args["from_"], args["to"], lookups.sources, args["industry"])

@@ -16,10 +16,10 @@ from types import MappingProxyType
 
 from sqlalchemy import exists, select
 
-from models import Dataset, Geography, Observation
+from models import Dataset, Geography, Industry, Observation, geography_states
 from models.engine import Snapshot
-from models.observation import ALL_INDUSTRIES, EXPORTS, WORLD, cross_section, national_totals
-from models.stats import Place
+from models.observation import ALL_INDUSTRIES, EXPORTS, PER_SOURCES, WORLD, cross_section, national_totals
+from models.stats import Per, Place
 
 
 def per_version(maxsize: int) -> Callable:
@@ -118,6 +118,20 @@ def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, .
 
 
 @per_version(maxsize=256)
+def years(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
+          industry: str = ALL_INDUSTRIES) -> tuple[int, ...]:
+    """The years in which some place of `kinds` has a figure (not null) in the dataset, in order: what `year`,
+    `from` and `to` default to (the latest, the first and the last)."""
+    return tuple(sorted({year for p in places(snapshot, dataset, indicator, kinds, industry)
+                         for year, (value, _) in p.figures.items() if value is not None}))
+
+
+def state_years(snapshot: Snapshot, datasets: tuple[str, ...], industry: str) -> tuple[int, ...]:
+    """The years with state exports of `industry` in any of `datasets` (the Census ones, whose years are combined)."""
+    return tuple(sorted({y for d in datasets for y in years(snapshot, d, "exports_goods", ("state",), industry)}))
+
+
+@per_version(maxsize=256)
 def changes(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...], start: int,
             end: int) -> MappingProxyType:
     """{code: Change from `start` to `end`} for every place of `places` (growth and CAGR rankings of any kind)."""
@@ -135,8 +149,7 @@ class Measure:
     dataset: str | None
 
 
-CONCENTRATION_SOURCES = {"population": "census-population-2019", "real_gdp": "metro-monitor-2021",
-                         "jobs": "metro-monitor-2021", "exports_goods": "ita-metro-exports"}
+CONCENTRATION_SOURCES = {**PER_SOURCES["metro"], "exports_goods": "ita-metro-exports"}
 
 
 @per_version(maxsize=4)
@@ -147,6 +160,12 @@ def metros(snapshot: Snapshot) -> tuple[Place, ...]:
                                        .where(Geography.kind == "metro").order_by(Geography.code))
     return tuple(Place(r.code, r.name, MappingProxyType({0: (r.land_area_m2, "ok")}), "metro", r.metro_type)
                  for r in rows)
+
+
+def measure_years(snapshot: Snapshot, name: str) -> tuple[str, tuple[int, ...]]:
+    """(dataset, years with metro figures) of a measure of concentration; land area has no year: ITA's exports'."""
+    dataset = CONCENTRATION_SOURCES.get(name, "ita-metro-exports")
+    return dataset, years(snapshot, dataset, "exports_goods" if name == "land_area" else name, ("metro",))
 
 
 def measures(snapshot: Snapshot, year: int) -> dict[str, Measure]:
@@ -167,3 +186,31 @@ def measures(snapshot: Snapshot, year: int) -> dict[str, Measure]:
             denominator, definition = totals.values.get(year), totals.definition
         found[name] = Measure(name, MappingProxyType(values), denominator, definition, dataset)
     return found
+
+
+@per_version(maxsize=16)
+def per(snapshot: Snapshot, indicator: str, dataset: str, kind: str) -> Per:
+    """The denominator of ratios per `indicator` (per=population) for places of `kind`, from `dataset`."""
+    delineation = snapshot.connection.scalar(select(Dataset.delineation).where(Dataset.id == dataset))
+    return Per(indicator, dataset, delineation,
+               MappingProxyType({p.code: p for p in places(snapshot, dataset, indicator, (kind,))}))
+
+
+@per_version(maxsize=4)
+def principal_states(snapshot: Snapshot) -> MappingProxyType:
+    """{CBSA code: the FIPS codes of its principal states} for every CBSA."""
+    cbsa, state = Geography.__table__.alias("cbsa"), Geography.__table__.alias("state")
+    found: dict[str, tuple[str, ...]] = {}
+    for code, fips in snapshot.connection.execute(
+            select(cbsa.c.code, state.c.code)
+            .join(geography_states, geography_states.c.geography_id == cbsa.c.id)
+            .join(state, state.c.id == geography_states.c.state_id)
+            .where(cbsa.c.kind == "metro").order_by(cbsa.c.code, state.c.code)):
+        found[code] = (*found.get(code, ()), fips)
+    return MappingProxyType(found)
+
+
+@per_version(maxsize=4)
+def industry_codes(snapshot: Snapshot) -> frozenset[str]:
+    """Every industry code the data hold (/v1/industries)."""
+    return frozenset(snapshot.connection.scalars(select(Industry.code)))

@@ -75,6 +75,10 @@ INDICATORS = {i.name: i for i in (
     Indicator("output_per_person", "Real GDP per person", "USD", "real (2019 dollars)"),
 )}
 EXPORTS = ("exports_goods", "exports_goods_services")
+# The dataset a ratio's denominator (per=) comes from, for each kind of place: one source each, its own figures (the
+# Census estimates rather than Metro Monitor's derived population). States have none loaded.
+PER_SOURCES = {"metro": {"population": "census-population-2019", "jobs": "metro-monitor-2021",
+                         "real_gdp": "metro-monitor-2021"}}
 
 
 class AmbiguousDataset(ValueError):

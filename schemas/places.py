@@ -18,13 +18,10 @@ class MetroQueryArgs(PageArgs):
     current = fields.Boolean(metadata={"description": "true: only CBSAs in the 2023 delineation; false: only older ones."})
     sort = fields.String(load_default="name", validate=validate.OneOf(
         ["name", "-name", "code", "-code", "exports", "-exports"]),
-        metadata={"description": "Sort key; '-' for descending. exports needs year= (ITA goods exports)."})
-    year = fields.Integer(validate=YEARS, metadata={"description": "Year of the exports figure shown and sorted on."})
-
-    @ma.validates_schema
-    def year_for_exports(self, data, **kwargs):
-        if data.get("sort", "").endswith("exports") and "year" not in data:
-            raise ma.ValidationError("is required when sorting by exports", "year")
+        metadata={"description": "Sort key; '-' for descending. exports: ITA goods exports in `year`."})
+    year = fields.Integer(validate=YEARS, metadata={"description": (
+        "Year of the exports figure shown and sorted on. Default with sort=exports: the latest year ITA's series "
+        "has; otherwise none (no exports shown).")})
 
 
 class StateRefSchema(ma.Schema):
