@@ -8,9 +8,12 @@ from flask_smorest import abort
 from api import db
 from api.problems import not_found
 from models import Dataset, Geography, figures
-from models.geography import find, find_state
-from models.observation import INDICATORS, PER_SOURCES
+from models.geography import find, find_state, state_key
+from models.observation import EXPORTS, INDICATORS, PER_SOURCES, partners_of
 from models.stats import Per
+
+METRO_KINDS = ("metro", "unallocated")
+NATION_HINT = "'US' is the nation: its exports are at /v1/nation/exports"
 
 
 def refuse(parameter: str, message: str):
@@ -20,12 +23,14 @@ def refuse(parameter: str, message: str):
 
 def metro(code: str) -> Geography:
     """A CBSA by code (any delineation since 2009), or one of ITA's unallocated rows by slug."""
-    geo = db.session.scalars(find(("metro", "unallocated"), code)).first()
+    geo = db.session.scalars(find(METRO_KINDS, code)).first()
     if geo is not None:
         return geo
     code = code[:64]  # echo at most this much of what was asked
     hint = None
-    if re.fullmatch(r"\d{2}|[A-Za-z]{2}", code):
+    if code.upper() == "US":
+        hint = NATION_HINT
+    elif re.fullmatch(r"\d{2}|[A-Za-z]{2}", code) and db.session.scalars(find_state(code)).first():
         hint = f"'{code}' looks like a state code: try /v1/states/{code}"
     elif not code.isdigit():
         hint = f"CBSAs are named by their five-digit code; to find one by name try /v1/metros?q={code}"
@@ -42,13 +47,38 @@ def state(code: str, parameter: str | None = None) -> Geography:
         return geo
     code = code[:64]
     hint = None
-    if re.fullmatch(r"\d{5}", code):
+    if code.upper() == "US":
+        hint = NATION_HINT
+    elif re.fullmatch(r"\d{5}", code) and db.session.scalars(find(METRO_KINDS, code)).first():
         hint = f"'{code}' looks like a CBSA code: try /v1/metros/{code}"
     elif len(code) > 2:
         hint = "States are named by FIPS code (06) or USPS code (CA); the list is at /v1/states"
     if parameter:
         refuse(parameter, f"no state, DC or territory has the code '{code}'")
     not_found(f"No state, DC or territory has the code '{code}'.", hint)
+
+
+def metros(codes: Sequence[str]) -> list[Geography]:
+    """CBSAs (or unallocated rows) by code, in the order asked; 400 naming `code` for the codes that are none."""
+    found = {g.code: g for g in db.session.scalars(find(METRO_KINDS, *codes))}
+    return _in_order(codes, found, lambda code: code)
+
+
+def states(codes: Sequence[str]) -> list[Geography]:
+    """States, DC or territories by FIPS or USPS code, in the order asked (a state named twice once); 400 naming
+    `code` for the codes that are none."""
+    found = {}
+    for geo in db.session.scalars(find_state(*codes)):
+        found[geo.code] = found[geo.usps] = geo
+    places = _in_order(codes, found, state_key)
+    return list({g.code: g for g in places}.values())
+
+
+def _in_order(codes: Sequence[str], found: dict, key) -> list:
+    unknown = [c for c in codes if key(c) not in found]
+    if unknown:
+        refuse("code", f"unknown code(s): {', '.join(c[:64] for c in unknown)}")
+    return list({key(c): found[key(c)] for c in codes}.values())
 
 
 def dataset(id_: str) -> Dataset:
@@ -136,6 +166,27 @@ def per(name: str, indicator: str, kind: str) -> Per:
     dataset = PER_SOURCES.get(kind, {}).get(name)
     if dataset is None or dataset not in figures.provenance(db.snapshot()):
         kinds = [k for k, sources in PER_SOURCES.items() if name in sources]
-        refuse("per", f"no {name} figures for {kind}s are loaded; per={name} is available for "
-                      f"{', '.join(f'{k}s ({PER_SOURCES[k][name]})' for k in kinds) or 'no place'}")
+        refuse("per", f"no {name} figures for {kind} places are loaded; per={name} is available for "
+                      f"{', '.join(f'{k} places ({PER_SOURCES[k][name]})' for k in kinds) or 'no place'}")
     return figures.per(db.snapshot(), name, dataset, kind)
+
+
+def covers(dataset: str, indicators, kinds: tuple[str, ...], what: str) -> None:
+    """400 naming `dataset` if it has no figures of `indicators` for any place of `kinds` (a Census dataset asked of a
+    metro, an ITA one of a state), with the datasets that have some."""
+    snapshot, indicators = db.snapshot(), tuple(sorted(indicators))
+    if set(kinds) & figures.kinds(snapshot, dataset, indicators):
+        return
+    others = [d for d in figures.provenance(snapshot) if set(kinds) & figures.kinds(snapshot, d, indicators)]
+    refuse("dataset", f"{dataset} has no {what} figures for {kinds[0]} places; the datasets that have some: "
+                      f"{', '.join(others) or 'none'}")
+
+
+def partner(code: str, places: list[Geography], dataset: str | None) -> None:
+    """400 naming `partner` when the places have no exports figures for it (in the dataset, if given): which
+    partners they have figures for."""
+    found = db.session.scalars(partners_of([p.id for p in places], EXPORTS, dataset)).all()
+    if code not in found:
+        where = f" in {dataset}" if dataset else ""
+        refuse("partner", f"{', '.join(p.name for p in places)} has no exports figures for partner {code}{where}; "
+                          f"partners with figures: {', '.join(found) or 'none'}")

@@ -9,8 +9,9 @@ from api.pagination import paginate
 from api.problems import Blueprint
 from models import Geography, figures
 from models.geography import metro_count, metros, states
-from models.observation import EXPORTS, coverage, series, with_industry_titles
-from models.series import growth_body, series_body
+from models.observation import EXPORTS, WORLD, coverage, series, with_industry_titles
+from models.series import growth_body, panel, series_body
+from models.stats import Per
 from schemas.common import FormatArgs, PageArgs
 from schemas.places import (
     MetroPageSchema,
@@ -18,11 +19,16 @@ from schemas.places import (
     StateExportsArgs,
     StateMetrosArgs,
     StatePageSchema,
+    StateSeriesPanelSchema,
     StateSeriesSchema,
+    StatesExportsArgs,
 )
 from schemas.stats import GrowthSchema, StateGrowthArgs
 
 blp = Blueprint("states", __name__, url_prefix="/v1/states", description="States, DC and territories.")
+
+STATE_SERIES_COLUMNS = ("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title",
+                        "partner", "year", "value", "status", "units", "level")
 
 
 @blp.route("")
@@ -56,18 +62,47 @@ class StateExports(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, StateSeriesSchema)
-    @csv_columns("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title", "partner",
-                 "year", "value", "status", "units", "level")
+    @csv_columns(*STATE_SERIES_COLUMNS)
     def get(self, args, code):
         """Get a state's annual exports, all industries or by NAICS code or level"""
         geo = lookups.state(code)
-        if "dataset" in args:
-            lookups.source(args["dataset"])
-        query = series(geo.id, EXPORTS, args.get("dataset"), industries=args.get("industry", ["ALL"]),
-                       naics_level=args.get("naics_level") or None, partner=args["partner"])
-        rows = db.session.execute(with_industry_titles(query)).all()
-        return encoded(series_body(geo.place, rows, lookups.sources(r.dataset_id for r in rows), args,
-                                   lookups.denominators, extra=("industry", "industry_title", "partner")))
+        rows, per = exports_of(args, [geo])
+        return encoded(state_series(geo, rows, args, per))
+
+
+@blp.route("/exports")
+class StatesExports(MethodView):
+    @blp.arguments(StatesExportsArgs(), location="query")
+    @cached
+    @blp.response(200, StateSeriesPanelSchema)
+    @csv_columns(*STATE_SERIES_COLUMNS, rows="series.data")
+    def get(self, args):
+        """Get the annual exports of several states, one series each"""
+        places = lookups.states(args["code"])
+        rows, per = exports_of(args, places)
+        return encoded(panel(places, rows, lambda place, found: state_series(place, found, args, per)))
+
+
+def exports_of(args: dict, places: list) -> tuple[list, Per | None]:
+    """The figures a state exports request asks for, and its per= denominator; 400 when they are none because the
+    request is wrong: an industry that does not exist, a dataset without state figures (ITA's), a partner the
+    states have no figures for."""
+    dataset = lookups.source(args["dataset"]).id if "dataset" in args else None
+    lookups.industries(args.get("industry", []))
+    per = lookups.per(args["per"], "exports_goods", "state") if "per" in args else None
+    query = series([p.id for p in places], EXPORTS, dataset, industries=args.get("industry", ["ALL"]),
+                   naics_level=args.get("naics_level") or None, partner=args["partner"])
+    rows = db.session.execute(with_industry_titles(query)).all()
+    if not rows and dataset is not None:
+        lookups.covers(dataset, EXPORTS, ("state",), "exports")
+    if not rows and args["partner"] != WORLD:
+        lookups.partner(args["partner"], places, dataset)
+    return rows, per
+
+
+def state_series(geo: Geography, rows, args: dict, per: Per | None) -> dict:
+    return series_body(geo.place, rows, lookups.sources([*(r.dataset_id for r in rows), *([per.dataset] if per else [])]),
+                       args, lookups.denominators, extra=("industry", "industry_title", "partner"), per=per)
 
 
 @blp.route("/<code>/metros")

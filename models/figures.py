@@ -8,7 +8,7 @@ any time. Each keeps its most recently used results, a bounded number of them (s
 """
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -18,7 +18,8 @@ from sqlalchemy import exists, select
 
 from models import Dataset, Geography, Industry, Observation, geography_states
 from models.engine import Snapshot
-from models.observation import ALL_INDUSTRIES, EXPORTS, PER_SOURCES, WORLD, cross_section, national_totals
+from models.observation import ALL_INDUSTRIES, EXPORTS, PER_SOURCES, WORLD, cross_section, has_kind, national_totals
+from models.series import territory
 from models.stats import Per, Place
 
 
@@ -103,6 +104,50 @@ def national(snapshot: Snapshot, dataset: str, indicator: str, industry: str = A
     return NationalTotals(MappingProxyType({y: total for y, total, _ in rows}), (
         f"the sum of every place in {dataset} (for ITA: all metros and the unallocated rows, which together make "
         f"the national total)"))
+
+
+Point = namedtuple("Point", "dataset_id indicator year value status")  # a row of a series, as express() reads it
+
+
+@dataclass(frozen=True, slots=True)
+class Nation:
+    """A dataset's national series of an indicator, and what it is made of (its basis)."""
+
+    dataset: str
+    rows: tuple[Point, ...]  # one per year; a sum of places is status 'derived'
+    method: str  # united_states_row | sum_of_places
+    definition: str
+    territory: str
+    places: MappingProxyType  # kind → places of that kind in the dataset
+    places_with_figure: MappingProxyType  # year → places with a figure that year
+    sum_of_places: MappingProxyType  # year → the sum of the places' figures (= the totals, unless a row is given)
+
+
+@per_version(maxsize=64)
+def nation(snapshot: Snapshot, dataset: str, indicator: str, industry: str = ALL_INDUSTRIES) -> Nation:
+    """The national series of a dataset: the national totals shares divide by (national()), with the places they
+    cover."""
+    totals = national(snapshot, dataset, indicator, industry)
+    row = places(snapshot, dataset, indicator, ("nation",), industry)
+    parts = places(snapshot, dataset, indicator, ("state", "metro", "unallocated"), industry)
+    years = sorted({y for p in (*row, *parts) for y in p.figures})
+
+    def status(year: int) -> str:
+        if row:
+            return row[0].status(year)
+        return "not_available" if totals.values.get(year) is None else "derived"
+
+    principal = principal_states(snapshot)
+    fips = {code for p in parts if p.kind in ("state", "metro") for code in (
+        (p.code,) if p.kind == "state" else principal.get(p.code, ()))}
+    kinds = Counter(p.kind for p in parts)
+    return Nation(
+        dataset, tuple(Point(dataset, indicator, y, totals.values.get(y), status(y)) for y in years),
+        "united_states_row" if row else "sum_of_places", totals.definition,
+        territory(fips, [p.name for p in parts if p.kind == "unallocated"], metros=not kinds["state"]),
+        MappingProxyType(dict(sorted(kinds.items()))),
+        MappingProxyType({y: sum(1 for p in parts if p.value(y) is not None) for y in years}),
+        MappingProxyType({y: sum(p.value(y) for p in parts if p.value(y) is not None) for y in years}))
 
 
 @per_version(maxsize=64)
@@ -208,6 +253,13 @@ def principal_states(snapshot: Snapshot) -> MappingProxyType:
             .where(cbsa.c.kind == "metro").order_by(cbsa.c.code, state.c.code)):
         found[code] = (*found.get(code, ()), fips)
     return MappingProxyType(found)
+
+
+@per_version(maxsize=256)
+def kinds(snapshot: Snapshot, dataset: str, indicators: tuple[str, ...]) -> frozenset[str]:
+    """The kinds of place (nation, state, metro, unallocated) a dataset has figures of `indicators` for."""
+    return frozenset(kind for kind in ("nation", "state", "metro", "unallocated")
+                     if snapshot.connection.scalar(has_kind(dataset, indicators, kind)))
 
 
 @per_version(maxsize=4)

@@ -90,13 +90,15 @@ def figure(value: float | None) -> int | float | None:
     return None if value is None else int(value) if float(value).is_integer() else float(value)
 
 
-def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: str | None = None,
+def series(geography_id: int | Iterable[int], indicators: Iterable[str] | None = None, dataset: str | None = None,
            year_from: int | None = None, year_to: int | None = None, industries: Iterable[str] | None = (ALL_INDUSTRIES,),
            naics_level: int | None = None, partner: str = WORLD) -> Select:
-    """The observations of one place, ordered by dataset, indicator, industry and year."""
+    """The observations of one place (or of several, by id), ordered by place, dataset, indicator, industry and
+    year."""
     o = Observation
-    query = select(o.dataset_id, o.indicator, o.industry, o.partner, o.year, o.value, o.status).where(
-        o.geography_id == geography_id, o.partner == partner)
+    ids = [geography_id] if isinstance(geography_id, int) else list(geography_id)
+    query = select(o.geography_id, o.dataset_id, o.indicator, o.industry, o.partner, o.year, o.value, o.status).where(
+        o.geography_id.in_(ids), o.partner == partner)
     if indicators is not None:
         query = query.where(o.indicator.in_(list(indicators)))
     if dataset is not None:
@@ -110,7 +112,26 @@ def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: 
             Industry.level == naics_level, Industry.classification == "naics")))
     elif industries is not None:
         query = query.where(o.industry.in_(list(industries)))
-    return query.order_by(o.dataset_id, o.indicator, o.industry, o.year)
+    return query.order_by(o.geography_id, o.dataset_id, o.indicator, o.industry, o.year)
+
+
+def partners_of(geography_ids: Iterable[int], indicators: Iterable[str], dataset: str | None = None) -> Select:
+    """The partners some places have figures of `indicators` for (in a dataset, if given), in code order."""
+    o = Observation
+    query = select(o.partner).distinct().where(o.geography_id.in_(list(geography_ids)),
+                                               o.indicator.in_(list(indicators)))
+    if dataset is not None:
+        query = query.where(o.dataset_id == dataset)
+    return query.order_by(o.partner)
+
+
+def has_kind(dataset: str, indicators: Iterable[str], kind: str) -> Select:
+    """Whether a dataset has figures of `indicators` for some place of `kind`: at most one probe of the primary key
+    (dataset, indicator, place, ...) per place of that kind, whatever the size of the dataset."""
+    o = Observation
+    figures = select(o.year).where(o.dataset_id == dataset, o.indicator.in_(list(indicators)),
+                                   o.geography_id == Geography.id)
+    return select(select(Geography.id).where(Geography.kind == kind, figures.exists()).exists())
 
 
 def with_industry_titles(query: Select) -> Select:

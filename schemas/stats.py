@@ -11,6 +11,7 @@ from schemas.common import (
     FormatArgs,
     IndicatorSchema,
     PageMetaSchema,
+    PerArgs,
     PlaceSchema,
     SourceSchema,
 )
@@ -18,9 +19,6 @@ from schemas.common import (
 INDUSTRY = validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$")
 LATEST = "Default: the latest year the dataset has figures for."
 FIRST, LAST = "Default: the first year the dataset has figures for.", "Default: the last year the dataset has figures for."
-PER = fields.String(validate=validate.OneOf(["population", "jobs", "real_gdp"]), metadata={"description": (
-    "Divide each figure by the place's population (or jobs) in the same year: exports per person. The denominator's "
-    "dataset is named in the response; a ratio of nominal dollars to real dollars (real_gdp) is refused.")})
 
 
 class GrowthArgs(FormatArgs):
@@ -69,7 +67,7 @@ class RankingArgs(FormatArgs):
     excluded_limit = fields.Integer(load_default=20, validate=validate.Range(0, 5000), metadata={"description": (
         "How many of the excluded places to list, in code order (at most 5000: every one; excluded_count says how "
         "many there are and excluded_reasons how many for each reason).")})
-    per = PER
+    per = PerArgs._declared_fields["per"]
 
     @ma.validates_schema(pass_original=True)
     def consistent(self, data, original, **kwargs):
