@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
         PROXY_COUNT=0,
         MAX_CONTENT_LENGTH=16 * 1024,
         COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],  # streamed responses (downloads) compressed chunk by chunk
         COMPRESS_MIN_SIZE=1024,
         COMPRESS_MIMETYPES=["application/json", "application/problem+json", "text/csv", "text/html",
                             "text/css", "text/javascript", "application/javascript"],
@@ -70,11 +71,13 @@ def create_app(config: dict | None = None) -> Flask:
         cors,
         db,
         docs,
+        downloads,
         formats,
         health,
         limits,
         metros,
         nation,
+        observations,
         plans,
         security,
         states,
@@ -91,7 +94,7 @@ def create_app(config: dict | None = None) -> Flask:
     cors.init_app(app)
     Compress(app)
     api = Api(app)
-    for module in (metros, states, nation, plans, stats, codes, limits):
+    for module in (metros, states, nation, observations, plans, stats, codes, downloads, limits):
         api.register_blueprint(module.blp)
     api.document_common_responses()
     app.register_blueprint(health.blp)

@@ -13,6 +13,7 @@ from models.observation import EXPORTS, INDICATORS, PER_SOURCES, partners_of
 from models.stats import Per
 
 METRO_KINDS = ("metro", "unallocated")
+KINDS = ("nation", "state", "metro", "unallocated")
 NATION_HINT = "'US' is the nation: its exports are at /v1/nation/exports"
 
 
@@ -147,13 +148,13 @@ def years(args: dict, available: Sequence[int], what: str, latest: tuple[str, ..
         refuse("from", f"must be {'before' if strict else 'at most'} 'to' ({args['to']})")
 
 
-def industries(codes: Sequence[str], parameter: str = "industry") -> None:
-    """400 naming `parameter` if a code is not an industry of the data."""
-    known = figures.industry_codes(db.snapshot())
-    unknown = [c for c in codes if c not in known]
+def codes(values: Sequence[str], of: str, parameter: str | None = None) -> None:
+    """400 naming `parameter` (default: `of`) if a value is not an industry (of="industry") or a partner
+    (of="partner") of the data."""
+    unknown = [v for v in values if v not in figures.codes(db.snapshot(), of)]
     if unknown:
-        refuse(parameter, f"no industry in the data has the code {', '.join(unknown)}; the codes are listed at "
-                          "/v1/industries")
+        refuse(parameter or of, f"no {of} in the data has the code {', '.join(unknown)}; the codes are listed at "
+                                f"/v1/{'industries' if of == 'industry' else 'partners'}")
 
 
 def per(name: str, indicator: str, kind: str) -> Per:
@@ -190,3 +191,21 @@ def partner(code: str, places: list[Geography], dataset: str | None) -> None:
         where = f" in {dataset}" if dataset else ""
         refuse("partner", f"{', '.join(p.name for p in places)} has no exports figures for partner {code}{where}; "
                           f"partners with figures: {', '.join(found) or 'none'}")
+
+
+def datasets(ids: Sequence[str]) -> None:
+    """400 naming `dataset` for the ids no dataset has."""
+    unknown = [i[:64] for i in ids if i not in figures.provenance(db.snapshot())]
+    if unknown:
+        refuse("dataset", f"no dataset has the id {', '.join(unknown)}; the datasets are listed at /v1/datasets")
+
+
+def place_ids(codes: Sequence[str], kinds: Sequence[str]) -> list[int]:
+    """The ids of the places with these codes, of these kinds (all kinds if none); 400 naming `code` for the codes no
+    place has."""
+    index = figures.geographies(db.snapshot()).ids
+    found = {code: [index[kind, code] for kind in kinds or KINDS if (kind, code) in index] for code in codes}
+    unknown = [c[:64] for c, ids in found.items() if not ids]
+    if unknown:
+        refuse("code", f"no place{' of kind ' + ', '.join(kinds) if kinds else ''} has the code {', '.join(unknown)}")
+    return sorted({i for ids in found.values() for i in ids})

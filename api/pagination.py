@@ -29,14 +29,19 @@ def page_of(total: int, page: int, page_size: int) -> tuple[dict, dict]:
 
 def links(page: int, pages: int) -> str:
     """RFC 8288 links to the first, previous, next and last pages of this request."""
-    def link(number: int) -> str:
-        args = request.args.to_dict(flat=False)
-        args["page"] = [str(number)]
-        return f"<{request.base_url}?{urlencode(args, doseq=True)}>"
-
     rels = {"first": 1, "last": pages}
     if page > 1:
         rels["prev"] = min(page - 1, pages)
     if page < pages:
         rels["next"] = page + 1
-    return ", ".join(f'{link(n)}; rel="{rel}"' for rel, n in rels.items())
+    return ", ".join(f'<{url_with(page=n)}>; rel="{rel}"' for rel, n in rels.items())
+
+
+def url_with(**changes) -> str:
+    """This request's URL with some parameters changed (None: left out)."""
+    args = request.args.to_dict(flat=False)
+    for name, value in changes.items():
+        args.pop(name, None)
+        if value is not None:
+            args[name] = [str(value)]
+    return f"{request.base_url}?{urlencode(args, doseq=True)}"

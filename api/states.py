@@ -88,7 +88,7 @@ def exports_of(args: dict, places: list) -> tuple[list, Per | None]:
     request is wrong: an industry that does not exist, a dataset without state figures (ITA's), a partner the
     states have no figures for."""
     dataset = lookups.source(args["dataset"]).id if "dataset" in args else None
-    lookups.industries(args.get("industry", []))
+    lookups.codes(args.get("industry", []), "industry")
     per = lookups.per(args["per"], "exports_goods", "state") if "per" in args else None
     query = series([p.id for p in places], EXPORTS, dataset, industries=args.get("industry", ["ALL"]),
                    naics_level=args.get("naics_level") or None, partner=args["partner"])
@@ -129,7 +129,7 @@ class StateGrowth(MethodView):
         """Get the growth of a state's exports between two years (Census datasets combined unless dataset= is given)"""
         geo, snapshot = lookups.state(code), db.snapshot()
         datasets = [lookups.source(args["dataset"]).id] if "dataset" in args else figures.state_datasets(snapshot)
-        lookups.industries([args["industry"]])
+        lookups.codes([args["industry"]], "industry")
         lookups.years(args, figures.state_years(snapshot, tuple(datasets), args["industry"]),
                       args.get("dataset", "state exports"), span=True)
         rows = db.session.execute(series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])).all()

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 from sqlalchemy import exists, select
 
-from models import Dataset, Geography, Industry, Observation, geography_states
+from models import Dataset, Geography, Industry, Observation, Partner, geography_states
 from models.engine import Snapshot
 from models.observation import ALL_INDUSTRIES, EXPORTS, PER_SOURCES, WORLD, cross_section, has_kind, national_totals
 from models.series import territory
@@ -262,7 +262,23 @@ def kinds(snapshot: Snapshot, dataset: str, indicators: tuple[str, ...]) -> froz
                      if snapshot.connection.scalar(has_kind(dataset, indicators, kind)))
 
 
+@per_version(maxsize=8)
+def codes(snapshot: Snapshot, of: str) -> frozenset[str]:
+    """Every industry code (of="industry", /v1/industries) or partner code (of="partner", /v1/partners) the data
+    hold."""
+    return frozenset(snapshot.connection.scalars(select((Industry if of == "industry" else Partner).code)))
+
+
+@dataclass(frozen=True, slots=True)
+class GeographyIndex:
+    """Every place in the store by id, and the ids by kind and code."""
+
+    by_id: MappingProxyType  # id → (kind, code)
+    ids: MappingProxyType  # (kind, code) → id
+
+
 @per_version(maxsize=4)
-def industry_codes(snapshot: Snapshot) -> frozenset[str]:
-    """Every industry code the data hold (/v1/industries)."""
-    return frozenset(snapshot.connection.scalars(select(Industry.code)))
+def geographies(snapshot: Snapshot) -> GeographyIndex:
+    rows = snapshot.connection.execute(select(Geography.id, Geography.kind, Geography.code)).all()
+    return GeographyIndex(MappingProxyType({r.id: (r.kind, r.code) for r in rows}),
+                  MappingProxyType({(r.kind, r.code): r.id for r in rows}))

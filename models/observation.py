@@ -1,7 +1,7 @@
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, Index, Select, String, and_, bindparam, func, literal, or_, select
+from sqlalchemy import ForeignKey, Index, Select, String, and_, bindparam, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -237,3 +237,35 @@ def national_totals(dataset: str, indicator: str, industry: str = ALL_INDUSTRIES
     nation = base.add_columns(func.sum(o.value), func.count(o.value)).where(Geography.kind == "nation")
     parts = base.add_columns(func.sum(o.value), func.count(o.value)).where(Geography.kind != "nation")
     return nation, parts
+
+
+KEY = (Observation.dataset_id, Observation.indicator, Observation.geography_id, Observation.industry,
+       Observation.partner, Observation.year)  # the primary key, in its order
+
+
+def observations(datasets: Iterable[str] = (), indicators: Iterable[str] = (), geography_ids: Iterable[int] = (),
+                 kinds: Iterable[str] = (), industries: Iterable[str] = (), partners: Iterable[str] = (),
+                 year_from: int | None = None, year_to: int | None = None, after: tuple | None = None) -> Select:
+    """Observations in primary-key order, each filter given (an empty one is no filter), after the key `after`
+    (keyset pagination: the next page starts where the index left off, whatever the table's size)."""
+    o = Observation
+    query = select(*KEY, o.value, o.status).order_by(*KEY)
+    for column, values in ((o.dataset_id, datasets), (o.indicator, indicators), (o.geography_id, geography_ids),
+                           (o.industry, industries), (o.partner, partners)):
+        if values:
+            query = query.where(column.in_(list(values)))
+    if kinds:
+        query = query.where(o.geography_id.in_(select(Geography.id).where(Geography.kind.in_(list(kinds)))))
+    if year_from is not None:
+        query = query.where(o.year >= year_from)
+    if year_to is not None:
+        query = query.where(o.year <= year_to)
+    if after is not None:
+        query = query.where(tuple_(*KEY) > tuple_(*after))
+    return query
+
+
+def long_form(rows, places: Mapping[int, tuple[str, str]]) -> list[dict]:
+    """Rows of observations() as the API writes them, the place as its kind and code (`places`: id → both)."""
+    return [{"dataset": r[0], "indicator": r[1], "kind": places[r[2]][0], "code": places[r[2]][1], "industry": r[3],
+             "partner": r[4], "year": r[5], "value": figure(r[6]), "status": r[7]} for r in rows]

@@ -10,6 +10,7 @@ from referencing import Registry, Resource
 
 from api import ROOT
 from schemas.common import SeriesPanelSchema, SeriesSchema
+from schemas.observations import ObservationPageSchema
 from schemas.places import NationSeriesSchema, StateSeriesPanelSchema, StateSeriesSchema
 from schemas.stats import RankingSchema
 
@@ -33,6 +34,8 @@ EXAMPLES = {
     "/v1/metros/{code}/growth": ["/v1/metros/38900/growth?from=2012&to=2022",
                                  "/v1/metros/49740/growth?from=2013&to=2015"],
     "/v1/metros/{code}/indicators": ["/v1/metros/38900/indicators", "/v1/metros/38900/indicators?name=population"],
+    "/v1/observations": ["/v1/observations", "/v1/observations?kind=state&industry=336&page_size=2",
+                         "/v1/observations?dataset=ita-metro-exports&code=49740&from=2014&to=2016"],
     "/v1/metros/exports": ["/v1/metros/exports?code=38900,31080", "/v1/metros/exports?code=49740&units=index&base_year=2013",
                            "/v1/metros/exports?code=38900,10180&per=population&from=2015"],
     "/v1/metros/indicators": ["/v1/metros/indicators?code=10180,38900&name=population,jobs"],
@@ -54,12 +57,15 @@ EXAMPLES = {
                                 "/v1/stats/concentration?rank_by=exports"],
     "/v1/stats/summary": ["/v1/stats/summary?year=2023&base_year=2013", "/v1/stats/summary"],
 }
+# Operations that answer a file (CSV only): their header row is the one the spec names.
+FILES = {"/v1/datasets/{id}/download": ["/v1/datasets/ita-metro-exports/download",
+                                        "/v1/datasets/census-state-exports-2012/download"]}
 # Operations whose JSON is encoded as built, not dumped through their schema: the schema must write the same.
 ENCODED = {"/v1/metros/{code}/exports": SeriesSchema, "/v1/metros/{code}/indicators": SeriesSchema,
            "/v1/states/{code}/exports": StateSeriesSchema, "/v1/rankings/metros": RankingSchema,
            "/v1/rankings/states": RankingSchema, "/v1/metros/exports": SeriesPanelSchema,
            "/v1/metros/indicators": SeriesPanelSchema, "/v1/states/exports": StateSeriesPanelSchema,
-           "/v1/nation/exports": NationSeriesSchema}
+           "/v1/nation/exports": NationSeriesSchema, "/v1/observations": ObservationPageSchema}
 REGISTRY = Registry().with_resource("urn:spec", Resource.opaque(SPEC))
 
 
@@ -68,7 +74,17 @@ def operations() -> list[str]:
 
 
 def test_every_operation_has_examples():
-    assert sorted(EXAMPLES) == sorted(operations())
+    assert sorted([*EXAMPLES, *FILES]) == sorted(operations())
+
+
+@pytest.mark.parametrize("path, url", [(p, u) for p, urls in FILES.items() for u in urls])
+def test_every_file_is_the_csv_the_spec_names(client, path, url):
+    content = SPEC["paths"][path]["get"]["responses"]["200"]["content"]
+    assert list(content) == ["text/csv"]
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    header = response.get_data(as_text=True).split("\r\n")[0]
+    assert content["text/csv"]["schema"]["description"] == f"CSV with a header row: {header.replace(',', ', ')}"
 
 
 def response_schema(path: str) -> dict:
