@@ -148,13 +148,23 @@ def years(args: dict, available: Sequence[int], what: str, latest: tuple[str, ..
         refuse("from", f"must be {'before' if strict else 'at most'} 'to' ({args['to']})")
 
 
-def codes(values: Sequence[str], of: str, parameter: str | None = None) -> None:
-    """400 naming `parameter` (default: `of`) if a value is not an industry (of="industry") or a partner
-    (of="partner") of the data."""
-    unknown = [v for v in values if v not in figures.codes(db.snapshot(), of)]
+def industries(codes: Sequence[str]) -> None:
+    """400 naming `industry` if a code is not an industry of the data."""
+    unknown = [c[:64] for c in codes if c not in figures.industry_codes(db.snapshot())]
     if unknown:
-        refuse(parameter or of, f"no {of} in the data has the code {', '.join(unknown)}; the codes are listed at "
-                                f"/v1/{'industries' if of == 'industry' else 'partners'}")
+        refuse("industry", f"no industry in the data has the code {', '.join(unknown)}; the codes are listed at "
+                           "/v1/industries")
+
+
+def partners(codes: Sequence[str]) -> list[str]:
+    """The partners' own codes, given any code each is known by (Census 1220, ISO CA or CAN for Canada); 400 naming
+    `partner` for a code no partner has."""
+    known = figures.partner_codes(db.snapshot())
+    unknown = [c[:64] for c in codes if c.strip().upper() not in known]
+    if unknown:
+        refuse("partner", f"no partner in the data has the code {', '.join(unknown)}; the codes are listed at "
+                          "/v1/partners")
+    return [known[c.strip().upper()] for c in codes]
 
 
 def per(name: str, indicator: str, kind: str) -> Per:

@@ -25,6 +25,6 @@ class NationExports(MethodView):
         """Get the nation's annual exports in a dataset, with their basis (the dataset's own total, or the sum of its
         places) and the territory it covers"""
         dataset = lookups.source(args["dataset"]).id
-        lookups.codes([args["industry"]], "industry")
+        lookups.industries([args["industry"]])
         nation = figures.nation(snapshot(), dataset, lookups.exports_indicator(dataset), args["industry"])
         return encoded(nation_body(nation, lookups.sources([dataset]), args, lookups.denominators))

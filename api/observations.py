@@ -32,11 +32,11 @@ class Observations(MethodView):
         status), filtered by lists, a page at a time in primary-key order"""
         snapshot = db.snapshot()
         lookups.datasets(args.get("dataset", []))
-        lookups.codes(args.get("industry", []), "industry")
-        lookups.codes(args.get("partner", []), "partner")
+        lookups.industries(args.get("industry", []))
         ids = lookups.place_ids(args["code"], args.get("kind", [])) if "code" in args else []
         query = observations(args.get("dataset", ()), args.get("indicator", ()), ids, args.get("kind", ()),
-                             args.get("industry", ()), args.get("partner", ()), args.get("from_"), args.get("to"),
+                             args.get("industry", ()), lookups.partners(args.get("partner", [])), args.get("from_"),
+                             args.get("to"),
                              after(args["cursor"], snapshot.version) if "cursor" in args else None)
         rows = snapshot.connection.execute(query.limit(args["page_size"] + 1)).all()
         page = rows[:args["page_size"]]

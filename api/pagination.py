@@ -41,7 +41,8 @@ def url_with(**changes) -> str:
     """This request's URL with some parameters changed (None: left out)."""
     args = request.args.to_dict(flat=False)
     for name, value in changes.items():
-        args.pop(name, None)
-        if value is not None:
+        if value is None:
+            args.pop(name, None)
+        else:
             args[name] = [str(value)]
     return f"{request.base_url}?{urlencode(args, doseq=True)}"

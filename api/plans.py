@@ -1,30 +1,29 @@
 """Export plans of the Metropolitan Export Initiative and their measured progress."""
 
 from flask.views import MethodView
-from sqlalchemy import select
 
 from api import db, lookups
 from api.caching import cached
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint, not_found
-from models import ExportPlan, Geography, geography_states
-from models.observation import series
-from models.plan import BASIS_NOTE, progress
+from models import ExportPlan
+from models.plan import DATASET, INDICATOR, plan_series, plans, progress
 from schemas.common import FormatArgs
 from schemas.plans import PlanDetailSchema, PlanPageSchema, PlanQueryArgs, ProgressSchema
 
 blp = Blueprint("export_plans", __name__, url_prefix="/v1/export-plans",
-                description="Export plans of the Metropolitan Export Initiative (2012 pilots, 2013 exchange, "
-                            "2015 Global Cities Exchange).")
-
-SERIES = "ita-metro-exports"
+                description="Export plans of the Metropolitan Export Initiative (2012 pilots, 2013 exchange) and "
+                            "the Global Cities Exchange (2013-2015).")
 
 
 def plan(slug: str) -> ExportPlan:
     found = db.session.get(ExportPlan, slug)
     if found is None:
-        not_found(f"No export plan has the slug '{slug}'.", "The plans are listed at /v1/export-plans")
+        merged = next((p.slug for p in db.session.scalars(plans()) if slug in p.former_slugs), None)
+        hint = (f"'{slug}' is now part of the joint site's plan: /v1/export-plans/{merged}" if merged
+                else "The plans are listed at /v1/export-plans")
+        not_found(f"No export plan has the slug '{slug[:64]}'.", hint)
     return found
 
 
@@ -33,19 +32,11 @@ class Plans(MethodView):
     @blp.arguments(PlanQueryArgs(), location="query")
     @cached
     @blp.response(200, PlanPageSchema)
-    @csv_columns("slug", "cohort", "metro_name", "cbsa", "cbsa_name", "title", "released_on")
+    @csv_columns("slug", "cohort", "metro_name", "cbsas", "cbsa_names", "title", "released_on")
     def get(self, args):
-        """List export plans and participating metros"""
-        query = select(ExportPlan).join(Geography, Geography.id == ExportPlan.geography_id)
-        if "cohort" in args:
-            query = query.where(ExportPlan.cohort == args["cohort"])
-        if "metro" in args:
-            query = query.where(Geography.code == args["metro"])
-        if "state" in args:
-            state = lookups.state(args["state"], "state")
-            query = query.where(ExportPlan.geography_id.in_(
-                select(geography_states.c.geography_id).where(geography_states.c.state_id == state.id)))
-        return paginate(query.order_by(ExportPlan.cohort, ExportPlan.slug), args["page"], args["page_size"])
+        """List export plans and participating sites"""
+        state = lookups.state(args["state"], "state").id if "state" in args else None
+        return paginate(plans(args.get("cohort"), args.get("metro"), state), args["page"], args["page_size"])
 
 
 @blp.route("/<slug>")
@@ -55,7 +46,7 @@ class Plan(MethodView):
     @cached
     @blp.response(200, PlanDetailSchema)
     def get(self, args, slug):
-        """Get an export plan: lead, partners, goal, baseline and target, strategies, sources, the metro"""
+        """Get an export plan: cohort, lead, partners, goal, baseline and target, what is unknown, the metros"""
         return plan(slug)
 
 
@@ -65,14 +56,9 @@ class PlanProgress(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, ProgressSchema)
-    @csv_columns("plan.slug", "plan.cbsa", "year", "value", "status", "index", "on_track_value", rows="years")
+    @csv_columns("plan.slug", "plan.cbsas", "year", "value", "status", "index", "on_track_value", rows="years")
     def get(self, args, slug):
-        """Measure a plan's goal against the metro's ITA goods exports each year since its baseline"""
+        """Measure a plan's goal against its metros' ITA goods exports (summed for a joint site) each year"""
         found = plan(slug)
-        rows = db.session.execute(series(found.geography_id, ["exports_goods"], SERIES)).all()
-        result = progress(found, {r.year: r.value for r in rows}, {r.year: r.status for r in rows})
-        schema = PlanDetailSchema()
-        result.update(plan=found, baseline=schema._baseline(found), target=schema._target(found),
-                      series=lookups.source(SERIES), indicator="exports_goods",
-                      basis_note=BASIS_NOTE.format(basis=found.baseline_basis or "unstated"))
-        return result
+        result = progress(found, db.session.execute(plan_series(slug)).all())
+        return {**result, "plan": found, "series": lookups.source(DATASET), "indicator": INDICATOR}

@@ -7,11 +7,12 @@ from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
-from models import Geography, figures
+from models import Geography, Observation, figures
 from models.geography import metro_count, metros, states
 from models.observation import EXPORTS, WORLD, coverage, series, with_industry_titles
 from models.series import growth_body, panel, series_body
 from models.stats import Per
+from models.vintages import sole_releases
 from schemas.common import FormatArgs, PageArgs
 from schemas.places import (
     MetroPageSchema,
@@ -88,16 +89,22 @@ def exports_of(args: dict, places: list) -> tuple[list, Per | None]:
     request is wrong: an industry that does not exist, a dataset without state figures (ITA's), a partner the
     states have no figures for."""
     dataset = lookups.source(args["dataset"]).id if "dataset" in args else None
-    lookups.codes(args.get("industry", []), "industry")
+    lookups.industries(args.get("industry", []))
+    partner = lookups.partners([args["partner"]])[0]
     per = lookups.per(args["per"], "exports_goods", "state") if "per" in args else None
     query = series([p.id for p in places], EXPORTS, dataset, industries=args.get("industry", ["ALL"]),
-                   naics_level=args.get("naics_level") or None, partner=args["partner"])
-    rows = db.session.execute(with_industry_titles(query)).all()
+                   naics_level=args.get("naics_level") or None, partner=partner)
+    rows = db.session.execute(with_industry_titles(combined(query, dataset))).all()
     if not rows and dataset is not None:
         lookups.covers(dataset, EXPORTS, ("state",), "exports")
-    if not rows and args["partner"] != WORLD:
-        lookups.partner(args["partner"], places, dataset)
+    if not rows and partner != WORLD:
+        lookups.partner(partner, places, dataset)
     return rows, per
+
+
+def combined(query, dataset: str | None):
+    """A query over every dataset reads only those that are the sole release of their series (models.vintages)."""
+    return query if dataset is not None else query.where(Observation.dataset_id.in_(sole_releases()))
 
 
 def state_series(geo: Geography, rows, args: dict, per: Per | None) -> dict:
@@ -129,8 +136,9 @@ class StateGrowth(MethodView):
         """Get the growth of a state's exports between two years (Census datasets combined unless dataset= is given)"""
         geo, snapshot = lookups.state(code), db.snapshot()
         datasets = [lookups.source(args["dataset"]).id] if "dataset" in args else figures.state_datasets(snapshot)
-        lookups.codes([args["industry"]], "industry")
+        lookups.industries([args["industry"]])
         lookups.years(args, figures.state_years(snapshot, tuple(datasets), args["industry"]),
                       args.get("dataset", "state exports"), span=True)
-        rows = db.session.execute(series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])).all()
+        query = series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])
+        rows = db.session.execute(combined(query, args.get("dataset"))).all()
         return growth_body(geo, rows, args["from_"], args["to"], lookups.sources, args["industry"])

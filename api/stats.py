@@ -77,7 +77,7 @@ class StateRankings(MethodView):
         """Rank states by exports, share of the national total, growth or CAGR (Census, all years combined)"""
         snapshot, industry = db.snapshot(), args["industry"]
         datasets = [lookups.source(args["dataset"]).id] if "dataset" in args else figures.state_datasets(snapshot)
-        lookups.codes([industry], "industry")
+        lookups.industries([industry])
         default_years(args, figures.state_years(snapshot, tuple(datasets), industry),
                       args.get("dataset", "state exports"))
         per = lookups.per(args["per"], "exports_goods", "state") if "per" in args else None

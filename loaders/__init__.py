@@ -4,27 +4,30 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, MetaData, inspect, select, text
 from sqlalchemy.orm import Session
 
-from loaders import brookings, census, delineations, indicators, ita, plans
+from loaders import brookings, census, delineations, gazetteer, indicators, ita, partners, plans
 from loaders.files import SourceError
 from loaders.places import seed
 from loaders.store import Result
 from models import Base, Dataset, StoreState
-from models.dataset import store_version
+from models.dataset import schema_version, store_version
 
 # In dependency order: geographies first, then the sources that refer to them.
 STEPS = (
+    ("Census Gazetteer land areas", gazetteer.load),
     ("delineations", delineations.load),
     ("ITA metro exports", ita.load),
     ("Census state exports", census.load),
     ("metro indicators", indicators.load),
     ("Brookings Export Monitor", brookings.load),
     ("export plans", plans.load),
+    ("Census state exports by partner", partners.load),
 )
 
 __all__ = ["STEPS", "SourceError", "build"]
+SCHEMA = schema_version(Base.metadata)
 
 
 def build(engine: Engine, data_dir: Path, force: bool = False,
@@ -35,9 +38,11 @@ def build(engine: Engine, data_dir: Path, force: bool = False,
     """
     if not Path(data_dir).is_dir():
         raise SourceError(data_dir, "data directory not found")
-    Base.metadata.create_all(engine)
     results: list[Result] = []
     with Session(engine) as session, session.begin():
+        if built_with(session) != SCHEMA:
+            renew(session)
+            force = True
         seed(session)
         for name, load in STEPS:
             on_step(name)
@@ -50,10 +55,31 @@ def build(engine: Engine, data_dir: Path, force: bool = False,
     return results
 
 
+def built_with(session: Session) -> str | None:
+    """The schema version of the store (None if it has none: empty, or built before versions were kept)."""
+    connection = session.connection()
+    tables = inspect(connection)
+    if not tables.has_table(StoreState.__tablename__) or "schema" not in {
+            c["name"] for c in tables.get_columns(StoreState.__tablename__)}:
+        return None
+    return connection.scalar(select(StoreState.schema).where(StoreState.id == 1))
+
+
+def renew(session: Session) -> None:
+    """Drop every table the store holds and create the code's, in the build's transaction (readers keep the old
+    store until it commits)."""
+    connection = session.connection()
+    found = MetaData()
+    found.reflect(connection)
+    found.drop_all(connection)
+    Base.metadata.create_all(connection)
+
+
 def stamp(session: Session) -> None:
     """Record the new version of the store, in the same transaction as the data it describes."""
     datasets = session.execute(select(Dataset.id, Dataset.sha256, Dataset.loaded_at)).all()
     state = session.get(StoreState, 1) or StoreState(id=1)
     state.version = store_version([tuple(d) for d in datasets], datetime.now(UTC))
     state.loaded_at = max(d.loaded_at for d in datasets)
+    state.schema = SCHEMA
     session.add(state)

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loaders.files import SourceError, csv_rows, number
+from loaders.partners import Partners
 from loaders.places import Places
 from loaders.store import Result, Rows, Source, unchanged, write
 from loaders.upsert import upsert
-from models import Industry, Partner
-from models.observation import ALL_INDUSTRIES, WORLD
+from models import Industry
+from models.observation import ALL_INDUSTRIES
 
 INDICATOR = "exports_goods"
 PUBLISHER = "U.S. Census Bureau, Economic Indicators Division"
@@ -55,7 +56,36 @@ def industry(code: str, path: Path, line: int, column: str) -> str:
 
 
 def naics_level(code: str) -> int:
-    return 0 if code == ALL_INDUSTRIES else 2 if "-" in code else len(code)
+    """Digits of the code: 0 for ALL, 2 for a NAICS range such as 31-33, 6 for HS121120."""
+    return 0 if code == ALL_INDUSTRIES else 2 if "-" in code else len(code.removeprefix("HS"))
+
+
+def span(code: str) -> list[str]:
+    """The two-digit codes a NAICS range spans: '31-33' -> ['31', '32', '33']; a plain code spans nothing."""
+    first, _, last = code.partition("-")
+    return [str(c) for c in range(int(first), int(last) + 1)] if last else []
+
+
+def hierarchy(codes: set[str]) -> dict[str, tuple[str | None, bool]]:
+    """Each code's parent (the nearest code above it in `codes`) and whether it is an aggregate.
+
+    A range (31-33, 44-45, 48-49) is an aggregate when `codes` holds any two-digit code it spans: those codes
+    then sit below it at the same level, and a level that counted both would count them twice.
+    """
+    ranges = {part: code for code in codes for part in span(code)}
+    links = {}
+    for code in codes:
+        if code == ALL_INDUSTRIES:
+            links[code] = (None, False)
+        elif span(code):
+            links[code] = (ALL_INDUSTRIES, any(part in codes for part in span(code)))
+        else:
+            prefix = "HS" if code.startswith("HS") else ""
+            digits = code.removeprefix(prefix)
+            above = [prefix + digits[:k] for k in range(len(digits) - 1, 1, -1)]
+            above += [] if prefix else [ranges.get(digits[:2])]
+            links[code] = (next((c for c in above if c in codes), ALL_INDUSTRIES), False)
+    return links
 
 
 def place(places: Places, name: str, path: Path, line: int, column: str) -> int:
@@ -66,14 +96,16 @@ def place(places: Places, name: str, path: Path, line: int, column: str) -> int:
     return geo
 
 
-def _codes(session: Session, industries: dict[str, str | None], partners: dict[str, str]) -> None:
-    known = dict(session.execute(select(Industry.code, Industry.title)).all())
+def _codes(session: Session, industries: dict[str, str | None], partners: Partners) -> None:
+    """The codes seen, and every stored code's parent and aggregate flag, which depend on all the codes stored."""
+    titles = dict(session.execute(select(Industry.code, Industry.title)).all())
+    titles.update({c: t or titles.get(c) for c, t in industries.items()})
+    links = hierarchy(set(titles))
     upsert(session, Industry.__table__, [
-        dict(code=c, title=t or known.get(c), level=naics_level(c),
-             classification="hs" if c.startswith("HS") else "naics")
-        for c, t in industries.items()], ["code"])
-    upsert(session, Partner.__table__, [
-        dict(code=c, name=n, kind="world" if c == WORLD else "country") for c, n in partners.items()], ["code"])
+        dict(code=c, title=t, level=naics_level(c), classification="hs" if c.startswith("HS") else "naics",
+             parent=links[c][0], aggregate=links[c][1])
+        for c, t in titles.items()], ["code"])
+    partners.write(session)
 
 
 def parse_usa_trade(path: Path, places: Places, industries: dict[str, str | None]) -> Rows:
@@ -111,7 +143,7 @@ def parse_statenaics_csv(path: Path, places: Places, industries: dict[str, str |
     return rows
 
 
-def parse_api_json(path: Path, places: Places, industries: dict[str, str | None], partners: dict[str, str]) -> Rows:
+def parse_api_json(path: Path, places: Places, industries: dict[str, str | None], partners: Partners) -> Rows:
     """A Census API answer: see _parse_api_json. The garbage collector is paused meanwhile: a large answer is
     millions of small strings that it would otherwise scan again and again (measured: parsing took twice as
     long on a million rows)."""
@@ -122,7 +154,7 @@ def parse_api_json(path: Path, places: Places, industries: dict[str, str | None]
         gc.enable()
 
 
-def _parse_api_json(path: Path, places: Places, industries: dict[str, str | None], partners: dict[str, str]) -> Rows:
+def _parse_api_json(path: Path, places: Places, industries: dict[str, str | None], partners: Partners) -> Rows:
     """A Census API answer: a JSON array of arrays of strings, header first. Annual = MONTH 12, ALL_VAL_YR.
 
     STATE is a USPS code ('-' all states, 'XX' unallocated); CTY_CODE '-' (or '0') is all countries.
@@ -202,14 +234,14 @@ def _industry(kind: str, code: str, path: Path, line: int) -> str:
     return ALL_INDUSTRIES if code == "-" else "HS" + code
 
 
-def _partner(r: list[str], code_column: int | None, name_column: int | None, partners: dict[str, str], path: Path,
+def _partner(r: list[str], code_column: int | None, name_column: int | None, partners: Partners, path: Path,
              line: int) -> str:
+    """The canonical partner code of a row (loaders.partners): CTY_CODE '-' is the world; a Census country code
+    stays known as another code of its partner."""
     raw = r[code_column] if code_column is not None else "-"
-    partner = WORLD if raw in ("-", "0", "") else raw
-    if partner != WORLD and not re.fullmatch(r"\d{4}", partner):
-        raise SourceError(path, f"{partner!r} is not a Census country code", line, "CTY_CODE")
-    partners.setdefault(partner, r[name_column].title() if name_column is not None else partner)
-    return partner
+    if raw not in ("-", "0", "") and not re.fullmatch(r"\d{4}", raw):
+        raise SourceError(path, f"{raw!r} is not a Census country code", line, "CTY_CODE")
+    return partners.census_code(raw, r[name_column] if name_column is not None else raw)
 
 
 def api_source(path: Path) -> Source:
@@ -226,7 +258,7 @@ def api_source(path: Path) -> Source:
 def load(session: Session, data_dir: Path, force: bool = False) -> list[Result]:
     places = Places(session)
     industries: dict[str, str | None] = {ALL_INDUSTRIES: "All industries"}
-    partners = {WORLD: "World"}
+    partners = Partners()
     results = []
     jobs = [(USA_TRADE, data_dir / USA_TRADE_FILE, lambda p: parse_usa_trade(p, places, industries)),
             (STATENAICS, data_dir / STATENAICS_FILE, lambda p: parse_statenaics_csv(p, places, industries))]

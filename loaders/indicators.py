@@ -1,5 +1,6 @@
 """Metro indicators: Brookings Metro Monitor 2021 (jobs, real GDP, ...) and Census population estimates (Vintage 2019)."""
 
+import re
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -7,6 +8,7 @@ from sqlalchemy.orm import Session
 from loaders.files import SourceError, csv_rows, number, workbook
 from loaders.places import Places
 from loaders.store import Result, Rows, Source, unchanged, write
+from models.geography import fold
 
 GROWTH_FILE = "indicators/Growth Values (SC 2021.01.14).csv"
 PROSPERITY_FILE = "indicators/Prosperity Values (SC 2021.01.12 ).csv"
@@ -34,9 +36,12 @@ MONITOR = Source(
           "real GDP / output per person, rounded to whole persons (status 'derived'; 'rounded' when real GDP is "
           "written in the file with only a few significant digits). Aggregate rows (codes 99994-99998) are not "
           "geographies and are skipped; 99999 is the United States. Some CBSAs are listed twice under two titles "
-          "with the same figures; each figure is stored once. For a few codes (e.g. 13980, 20140, 28780, 30940, "
-          "33940, 49260) the file gives two different values for the same year and indicator (two areas under "
-          "one code); those figures are stored as null with status 'conflicting'.",
+          "of the same area with the same figures; each figure is stored once. For a few codes (e.g. 13980, "
+          "20140, 30940, 33940, 49260) the file gives two different values for the same year and indicator; "
+          "those figures are stored as null with status 'conflicting'. Code 28780 is given to two areas "
+          "(Kingsville, TX and Las Vegas, NM, whose code is 29780 and which the file also lists under 29780 with "
+          "other figures): the file does not say which area a figure of 28780 belongs to, so every figure of a code "
+          "given to two areas is stored as null with status 'conflicting', even where both rows agree.",
 )
 POPULATION = Source(
     id="census-population-2019", title="Census Population Estimates, Vintage 2019: metropolitan areas",
@@ -51,8 +56,31 @@ POPULATION = Source(
 )
 
 
+def area_title(title: str) -> str:
+    """A Metro Monitor title without its type: 'Kingsville, TX Micropolitan Statistical Area' -> 'Kingsville, TX'."""
+    return re.sub(r"\s+(Metropolitan|Micropolitan) Statistical Are(a)?$", "", title.strip())
+
+
+def area(title: str) -> tuple[str, str]:
+    """The first principal city and the states of a title: 'Macon-Bibb County, GA' -> ('macon', 'ga')."""
+    cities, _, states = area_title(title).rpartition(", ")
+    return fold(cities).split("-")[0], fold(states)
+
+
+def given_to_two_areas(places: Places, code: str, titles: set[str]) -> bool:
+    """Whether the file's titles for `code` name more than one area.
+
+    The titles a delineation gives to this code are one area (the CBSA, however retitled); another title is that
+    same area only if it shares their first principal city and states (a variant such as 'Macon-Bibb, GA').
+    """
+    own = {area(t) for t in titles if places.metro_code(area_title(t)) == code}
+    return len({area(t) for t in titles} - own) + bool(own) > 1
+
+
 def parse_monitor(paths: list[Path], places: Places) -> Rows:
     rows = Rows(paths[0], conflicts="null")
+    titles: dict[str, set[str]] = {}
+    geos: dict[str, int] = {}
     gdp: dict[tuple[int, int], tuple[float | None, str]] = {}
     per_person: dict[tuple[int, int], tuple[float | None, str]] = {}
     for path in paths:
@@ -70,6 +98,8 @@ def parse_monitor(paths: list[Path], places: Places) -> Rows:
             geo = places.id("nation", "US") if code == NATION else places.id("metro", code)
             if geo is None:
                 raise SourceError(path, f"unknown CBSA code {code!r}", line, columns)
+            titles.setdefault(code, set()).add(row["cbsa_name"])
+            geos[code] = geo
             indicator = MONITOR_INDICATORS.get(row["indicator"].strip())
             if indicator is None:
                 raise SourceError(path, f"unknown indicator {row['indicator']!r}", line, "indicator")
@@ -78,6 +108,13 @@ def parse_monitor(paths: list[Path], places: Places) -> Rows:
             year = int(row["year"])
             value, status = number(row["value"], path, line, "value")
             rows.add(line, indicator, geo, year, value, status)
+    shared = {geos[code]: f"{code} ({'; '.join(sorted(map(area_title, names)))})" for code, names in titles.items()
+              if code != NATION and given_to_two_areas(places, code, names)}
+    for key, figure in rows.items.items():
+        if key[1] in shared and figure != (None, "conflicting"):
+            rows.items[key] = (None, "conflicting")
+            rows.reject(f"figure of code {shared[key[1]]}, which the file gives to two areas (stored as null, "
+                        "status conflicting)")
     for (indicator, geo, _, _, year), figure in rows.items.items():
         if indicator == "real_gdp":
             gdp[geo, year] = figure

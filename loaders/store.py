@@ -4,7 +4,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import delete
@@ -30,6 +30,11 @@ class Source:
     delineation: str | None
     notes: str
     license: str | None = "Public domain (U.S. Government work)"
+    # The series this file is a release of (default: its own id), when it was published or retrieved, and what
+    # that date is (e.g. "retrieved from USA Trade Online, March 2019: initial figures").
+    series: str | None = None
+    released_on: date | None = None
+    release: str | None = None
 
 
 @dataclass
@@ -51,12 +56,15 @@ class Rows:
         self.conflicts = conflicts
         self.items: dict[tuple, tuple[float | None, str]] = {}
         self.lines: dict[tuple, int] = {}
+        self.notes: dict[tuple, str] = {}  # the reason for a status, where one is needed
         self.rejects: Counter = Counter()
         self.merged = 0
 
     def add(self, line: int, indicator: str, geography_id: int, year: int, value: float | None, status: str,
-            industry: str = ALL_INDUSTRIES, partner: str = WORLD) -> None:
+            industry: str = ALL_INDUSTRIES, partner: str = WORLD, note: str | None = None) -> None:
         key = (indicator, geography_id, industry, partner, year)
+        if note is not None and key not in self.items:
+            self.notes[key] = note
         if key in self.items:
             if self.items[key] != (value, status) and self.conflicts == "null":
                 if self.items[key][1] != "conflicting":
@@ -89,7 +97,7 @@ def unchanged(session: Session, source: Source, paths: list[Path]) -> bool:
     return dataset is not None and dataset.sha256 == fingerprint(paths)
 
 
-COLUMNS = ("dataset_id", "indicator", "geography_id", "industry", "partner", "year", "value", "status")
+COLUMNS = ("dataset_id", "indicator", "geography_id", "industry", "partner", "year", "value", "status", "note")
 
 
 def bulk_insert(session: Session, rows: Iterable[tuple]) -> None:
@@ -119,12 +127,12 @@ def write(session: Session, source: Source, paths: list[Path], rows: Rows | None
         dollar_basis=source.dollar_basis, coverage=source.coverage, delineation=source.delineation,
         sha256=fingerprint(paths), loaded_at=datetime.now(UTC).replace(microsecond=0, tzinfo=None),
         row_count=len(rows) if rows is not None else row_count,
-        notes=" ".join([source.notes, *extra]),
+        notes=" ".join([source.notes, *extra]), series=source.series or source.id, released_on=source.released_on,
+        release=source.release,
     )], ["id"])
     session.execute(delete(Observation).where(Observation.dataset_id == source.id))
     if rows is not None:
-        bulk_insert(session, ((source.id, indicator, geography_id, industry, partner, year, value, status)
-                              for (indicator, geography_id, industry, partner, year), (value, status)
-                              in rows.items.items()))
+        bulk_insert(session, ((source.id, *key, value, status, rows.notes.get(key))
+                              for key, (value, status) in rows.items.items()))
     return Result(source.id, "loaded", len(rows) if rows is not None else row_count or 0,
                   rows.rejects if rows is not None else Counter())

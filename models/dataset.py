@@ -1,7 +1,7 @@
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import String, Text, select
+from sqlalchemy import MetaData, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -26,6 +26,11 @@ class Dataset(Base):
     loaded_at: Mapped[datetime]
     row_count: Mapped[int]
     notes: Mapped[str | None] = mapped_column(Text)
+    # The series this file is a release (vintage) of: the same figures as published or retrieved on `released_on`.
+    # A file that is the only release of its series has its own id as series.
+    series: Mapped[str] = mapped_column(String(64), index=True)
+    released_on: Mapped[date | None]
+    release: Mapped[str | None]  # what the date is and what the figures are, e.g. "retrieved March 2019; initial"
 
 
 def datasets_query():
@@ -43,9 +48,19 @@ class StoreState(Base):
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     version: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[datetime]
+    # The tables and columns the store was built with (schema_version): a build by code that defines others
+    # rebuilds the store from scratch.
+    schema: Mapped[str | None] = mapped_column(String(64))
 
 
 def store_version(datasets: list[tuple[str, str, datetime]], built_at: datetime) -> str:
     """The version of a build: a hash of every dataset's id and checksum and of the build's time."""
     text = "\n".join(f"{i}:{sha}" for i, sha, _ in sorted(datasets)) + f"\n{built_at.isoformat()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def schema_version(metadata: MetaData) -> str:
+    """A hash of the tables and columns `metadata` defines."""
+    text = "\n".join(f"{t.name}.{c.name}:{type(c.type).__name__}:{c.nullable}:{c.primary_key}"
+                     for t in metadata.sorted_tables for c in t.columns)
     return hashlib.sha256(text.encode()).hexdigest()[:32]

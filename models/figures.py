@@ -16,11 +16,21 @@ from types import MappingProxyType
 
 from sqlalchemy import exists, select
 
-from models import Dataset, Geography, Industry, Observation, Partner, geography_states
+from models import Dataset, Geography, Industry, Observation, geography_states
 from models.engine import Snapshot
-from models.observation import ALL_INDUSTRIES, EXPORTS, PER_SOURCES, WORLD, cross_section, has_kind, national_totals
+from models.observation import (
+    ALL_INDUSTRIES,
+    EXPORTS,
+    PER_SOURCES,
+    WORLD,
+    PartnerCode,
+    cross_section,
+    has_kind,
+    national_totals,
+)
 from models.series import territory
 from models.stats import Per, Place
+from models.vintages import sole_releases
 
 
 def per_version(maxsize: int) -> Callable:
@@ -76,8 +86,10 @@ def exports_indicator(snapshot: Snapshot, dataset: str) -> str | None:
 
 @per_version(maxsize=4)
 def state_datasets(snapshot: Snapshot) -> tuple[str, ...]:
-    """The datasets with state figures of goods exports (the Census ones), in id order."""
-    ids = snapshot.connection.scalars(select(Dataset.id).order_by(Dataset.id)).all()
+    """The datasets with state figures of goods exports (the Census ones) that are the sole release of their series
+    (models.vintages.figures combines the releases of one), in id order."""
+    ids = snapshot.connection.scalars(select(Dataset.id).where(Dataset.id.in_(sole_releases()))
+                                      .order_by(Dataset.id)).all()
     o = Observation
     return tuple(d for d in ids if snapshot.connection.scalar(select(exists().where(
         o.dataset_id == d, o.indicator == "exports_goods",
@@ -262,11 +274,16 @@ def kinds(snapshot: Snapshot, dataset: str, indicators: tuple[str, ...]) -> froz
                      if snapshot.connection.scalar(has_kind(dataset, indicators, kind)))
 
 
-@per_version(maxsize=8)
-def codes(snapshot: Snapshot, of: str) -> frozenset[str]:
-    """Every industry code (of="industry", /v1/industries) or partner code (of="partner", /v1/partners) the data
-    hold."""
-    return frozenset(snapshot.connection.scalars(select((Industry if of == "industry" else Partner).code)))
+@per_version(maxsize=4)
+def industry_codes(snapshot: Snapshot) -> frozenset[str]:
+    """Every industry code the data hold (/v1/industries)."""
+    return frozenset(snapshot.connection.scalars(select(Industry.code)))
+
+
+@per_version(maxsize=4)
+def partner_codes(snapshot: Snapshot) -> MappingProxyType:
+    """{any code a partner is known by, upper case: the partner's own code} (models.observation.PartnerCode)."""
+    return MappingProxyType(dict(snapshot.connection.execute(select(PartnerCode.code, PartnerCode.partner)).all()))
 
 
 @dataclass(frozen=True, slots=True)

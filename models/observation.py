@@ -1,7 +1,22 @@
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, Index, Select, String, and_, bindparam, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -14,7 +29,8 @@ WORLD = "WLD"
 class Observation(Base):
     """One figure: a dataset's value of an indicator for a place, year, industry and partner.
 
-    A value the source suppressed or lacks is NULL with a status saying why, never 0.
+    A value the source suppressed or lacks is NULL with a status saying why, never 0; `note` gives the reason where
+    the status alone does not (an ITA blank in a year the area was not a metropolitan area).
     """
 
     __tablename__ = "observations"
@@ -28,10 +44,17 @@ class Observation(Base):
     year: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16), default="ok")
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Industry(Base):
-    """An industry code as the sources report it: NAICS (`31-33`, `336`), HS (`HS121120`) or `ALL`."""
+    """An industry code as the sources report it: NAICS (`31-33`, `336`), HS (`HS121120`) or `ALL`.
+
+    `level` is the number of digits (0 for ALL, 2 for a range such as 31-33). `parent` is the nearest code above
+    it that the store holds (`3361` -> `336` -> `33` -> `31-33` -> `ALL`). An `aggregate` is a range code
+    published beside the two-digit codes it spans (31-33 = 31 + 32 + 33): a level leaves it out, so that the
+    codes of one level never overlap and add up to ALL.
+    """
 
     __tablename__ = "industries"
 
@@ -39,16 +62,63 @@ class Industry(Base):
     title: Mapped[str | None]
     level: Mapped[int]
     classification: Mapped[str] = mapped_column(String(8), default="naics")
+    parent: Mapped[str | None] = mapped_column(String(16))
+    aggregate: Mapped[bool] = mapped_column(default=False)
 
 
 class Partner(Base):
-    """A trade partner: a Census country code, or `WLD` for the world total."""
+    """A trade partner: a country or territory (the Census name, its ISO 3166 code where one exists), a group of
+    countries (a continent or a bloc), the world, or the exports Census could not attribute to a country.
+
+    `code` is the canonical key observations use: ISO 3166-1 alpha-3 for a country that has one, a code from ISO's
+    user-assigned range (X..) for one that has none, `WLD` for the world, `G-…` for a group.
+    """
 
     __tablename__ = "partners"
 
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str]
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # world | country | continent | bloc | unallocated
+    iso2: Mapped[str | None] = mapped_column(String(2))
+    iso3: Mapped[str | None] = mapped_column(String(3))
+    # Every spelling the sources used, e.g. ["Congo (Brazzaville)", "Congo"].
+    names: Mapped[list[str]] = mapped_column(default=list)
+
+
+class PartnerCode(Base):
+    """A code `partner=` accepts for a partner: its own, ISO alpha-2 and alpha-3, Census Schedule C codes."""
+
+    __tablename__ = "partner_codes"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)  # upper case
+    partner: Mapped[str] = mapped_column(ForeignKey("partners.code"))
+    system: Mapped[str] = mapped_column(String(16))  # canonical | iso2 | iso3 | census
+
+
+partner_members = Table(
+    "partner_members",
+    Base.metadata,
+    Column("group_code", ForeignKey("partners.code"), primary_key=True),
+    Column("member", ForeignKey("partners.code"), primary_key=True),
+)
+
+
+def partner_code(code: str) -> Select:
+    """The canonical code of a partner given any code it is known by (`1220`, `CA`, `can`, `CAN`); no row if none."""
+    return select(PartnerCode.partner).where(PartnerCode.code == code.strip().upper())
+
+
+def partners(kind: str | None = None) -> Select:
+    query = select(Partner)
+    if kind is not None:
+        query = query.where(Partner.kind == kind)
+    return query.order_by(Partner.code)
+
+
+def members(group: str) -> Select:
+    """The countries of a group, as the source defines it."""
+    return (select(Partner).join(partner_members, partner_members.c.member == Partner.code)
+            .where(partner_members.c.group_code == group).order_by(Partner.code))
 
 
 @dataclass(frozen=True)
@@ -109,7 +179,7 @@ def series(geography_id: int | Iterable[int], indicators: Iterable[str] | None =
         query = query.where(o.year <= year_to)
     if naics_level is not None:
         query = query.where(o.industry.in_(select(Industry.code).where(
-            Industry.level == naics_level, Industry.classification == "naics")))
+            Industry.level == naics_level, Industry.classification == "naics", Industry.aggregate.is_(False))))
     elif industries is not None:
         query = query.where(o.industry.in_(list(industries)))
     return query.order_by(o.geography_id, o.dataset_id, o.indicator, o.industry, o.year)
@@ -205,10 +275,6 @@ def industries(level: int | None = None, classification: str | None = None, q: s
         query = query.where(or_(Industry.code.startswith(q, autoescape=True),
                                      func.lower(Industry.title).contains(q.lower(), autoescape=True)))
     return query.order_by(Industry.classification, Industry.code)
-
-
-def partners() -> Select:
-    return select(Partner).order_by(Partner.code)
 
 
 def cross_section(dataset: str, indicators: Iterable[str], years: Iterable[int] | None, kinds: Iterable[str],

@@ -18,7 +18,9 @@ class UtcDateTime(fields.DateTime):
 
 
 class IndustryQueryArgs(PageArgs):
-    level = fields.Integer(validate=validate.Range(0, 10), metadata={"description": "Digits of the code (0 = ALL)."})
+    level = fields.Integer(validate=validate.Range(0, 10), metadata={
+        "description": "Digits of the code (0 = ALL; a range such as 31-33 has 2). Lists every code of that many "
+                       "digits, aggregates included; a series' naics_level leaves the aggregates out."})
     classification = fields.String(validate=validate.OneOf(["naics", "hs"]))
     q = fields.String(validate=validate.Length(1, 100), metadata={"description": "Words in the title or code prefix."})
 
@@ -26,8 +28,13 @@ class IndustryQueryArgs(PageArgs):
 class IndustrySchema(ma.Schema):
     code = fields.String()
     title = fields.String(allow_none=True, metadata={"description": "Null where the sources give only the code."})
-    level = fields.Integer()
+    level = fields.Integer(metadata={"description": "Digits of the code (0 = ALL; 2 for a range such as 31-33)."})
     classification = fields.String()
+    parent = fields.String(allow_none=True, metadata={
+        "description": "The nearest code above this one in the data (3361 -> 336 -> 33 -> 31-33 -> ALL); null for ALL."})
+    aggregate = fields.Boolean(metadata={
+        "description": "A NAICS range (31-33, 44-45, 48-49) published beside the two-digit codes it spans, which "
+                       "add up to it: naics_level leaves it out so that a level never counts a figure twice."})
 
 
 class IndustryPageSchema(ma.Schema):

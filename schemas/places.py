@@ -139,7 +139,9 @@ class StateExportsArgs(SeriesArgs, UnitsArgs, PerArgs):
                              validate=validate.Length(1, 100),
                              metadata={"description": "Comma-separated industry codes (NAICS, or ALL); default ALL."})
     naics_level = fields.Integer(validate=validate.Range(0, 6), metadata={
-        "description": "All NAICS codes of this many digits (2 includes sectors such as 31-33); 0 = ALL."})
+        "description": "The NAICS codes of this many digits, which add up to ALL without overlap; 0 = ALL. A range "
+                       "such as 31-33 is left out where the data also hold the two-digit codes it spans (31, 32, "
+                       "33); see `aggregate` in /v1/industries."})
     partner = fields.String(load_default="WLD", validate=validate.Regexp(r"^(WLD|\d{4})$"),
                             metadata={"description": "Census country code, or WLD for the world (default)."})
 

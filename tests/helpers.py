@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from api import ROOT, create_app
-from loaders import build
+from loaders import SourceError, build
 from models import Geography, Observation
 
 FIXTURES = Path(__file__).parent / "data"
@@ -66,6 +66,17 @@ def snapshot(engine) -> list[tuple]:
         geographies = session.execute(select_rows(Geography.kind, Geography.code, Geography.name)
                                       .order_by(Geography.kind, Geography.code)).all()
     return [*map(tuple, observations), *map(tuple, geographies)]
+
+
+def rejection(engine, data_dir: Path) -> str:
+    """Why a build from a broken data directory is rejected; the store must be left exactly as it was."""
+    before = snapshot(engine)
+    try:
+        build(engine, data_dir, force=True)
+    except SourceError as error:
+        assert snapshot(engine) == before
+        return str(error)
+    raise AssertionError(f"a build from {data_dir} was not rejected")
 
 
 def figure(engine, dataset: str, kind: str, code: str, year: int, indicator: str | None = None,

@@ -123,9 +123,9 @@ def test_exports_per_person_name_the_population_dataset(client):
 
 def test_wrong_but_plausible_requests_say_what_exists(client):
     assert errors(client.get("/v1/states/CA/exports?partner=1220")) == {
-        "partner": ["California has no exports figures for partner 1220; partners with figures: WLD"]}
+        "partner": ["California has no exports figures for partner CAN; partners with figures: WLD"]}
     assert errors(client.get("/v1/states/OR/exports?partner=1220&dataset=census-state-exports-2012")) == {
-        "partner": [("Oregon has no exports figures for partner 1220 in census-state-exports-2012; partners with "
+        "partner": [("Oregon has no exports figures for partner CAN in census-state-exports-2012; partners with "
                     "figures: WLD")]}
     assert [p["value"] for p in client.get("/v1/states/OR/exports?partner=1220&industry=336").get_json()["data"]] == [
         301477180]
@@ -137,7 +137,10 @@ def test_wrong_but_plausible_requests_say_what_exists(client):
         "brookings-export-monitor-2018, ita-metro-exports, ita-metro-exports-2012-2021")]}
     assert errors(client.get("/v1/states/OR/exports?dataset=ita-metro-exports")) == {"dataset": [
         ("ita-metro-exports has no exports figures for state places; the datasets that have some: "
-        "census-api-statenaics-2019-or, census-state-exports-2012, census-state-exports-2013-2018")]}
+        "census-api-statenaics-2019-or, census-state-exports-2012, census-state-exports-2013-2018, "
+        "census-state-exports-by-partner-2014-2018, census-state-exports-by-partner-2015-2019, "
+        "census-state-exports-by-partner-2016-2025, census-top25-partners-2015-2018, "
+        "census-top25-partners-2017-2020")]}
     assert errors(client.get("/v1/metros/38900/indicators?dataset=ita-metro-exports")) == {"dataset": [
         ("ita-metro-exports has no indicator figures for metro places; the datasets that have some: "
         "brookings-export-monitor-2018, census-population-2019, metro-monitor-2021")]}
