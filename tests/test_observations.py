@@ -5,8 +5,9 @@ import csv
 import gzip
 import io
 
+import openpyxl
 import pytest
-from helpers import FIXTURES, PROBLEM, snapshot
+from helpers import FIXTURES, PROBLEM, REAL_DATA, snapshot
 from test_caching import LOS_ANGELES_2023, double_los_angeles_2023
 
 from api import downloads
@@ -169,3 +170,18 @@ def test_a_download_reads_one_snapshot_while_a_reload_commits(client, reloaded, 
             "ok"] in rows
     after = client.get("/v1/datasets/ita-metro-exports/download")
     assert after.headers["X-Data-Version"] == "test-download" and str(2 * LOS_ANGELES_2023) in after.get_data(as_text=True)
+
+
+@pytest.mark.realdata
+def test_real_download_holds_every_figure_of_the_xlsx(real_client):
+    book = openpyxl.load_workbook(REAL_DATA / "ita" / "ITA_MSA_Export_Series.xlsx", read_only=True)
+    sheet = list(book.active.iter_rows(values_only=True))
+    book.close()
+    rows = list(csv.DictReader(io.StringIO(real_client.get("/v1/datasets/ita-metro-exports/download")
+                                           .get_data(as_text=True))))
+    assert len(rows) == 418 * 19
+    for i, year in enumerate(sheet[0][2:], start=2):
+        column = [r[i] for r in sheet[1:] if r[i] is not None]
+        downloaded = [int(r["value"]) for r in rows if r["year"] == str(year) and r["value"]]
+        assert (sum(downloaded), len(downloaded)) == (sum(column), len(column)), year
+    assert {r["status"] for r in rows if not r["value"]} == {"suppressed", "not_available"}
