@@ -36,18 +36,18 @@ class Observations(MethodView):
         ids = lookups.place_ids(args["code"], args.get("kind", [])) if "code" in args else []
         query = observations(args.get("dataset", ()), args.get("indicator", ()), ids, args.get("kind", ()),
                              args.get("industry", ()), lookups.partners(args.get("partner", [])), args.get("from_"),
-                             args.get("to"),
-                             after(args["cursor"], snapshot.version) if "cursor" in args else None)
+                             args.get("to"), after(args["cursor"], snapshot.version) if "cursor" in args else None)
         rows = snapshot.connection.execute(query.limit(args["page_size"] + 1)).all()
         page = rows[:args["page_size"]]
         following = cursor(snapshot.version, page[-1][:6]) if len(rows) > len(page) else None
-        headers = {"Link": ", ".join(filter(None, [f'<{url_with(cursor=None)}>; rel="first"', following and (
-            f'<{url_with(cursor=following)}>; rel="next"')]))}
+        links = [f'<{url_with(cursor=None)}>; rel="first"']
+        if following:
+            links.append(f'<{url_with(cursor=following)}>; rel="next"')
         return encoded({
             "data": long_form(page, figures.geographies(snapshot).by_id),
             "sources": lookups.sources({r[0] for r in page}),
             "meta": {"page_size": args["page_size"], "next_cursor": following, "data_version": snapshot.version},
-        }), headers
+        }), {"Link": ", ".join(links)}
 
 
 def cursor(version: str, key: tuple) -> str:

@@ -296,6 +296,7 @@ class GeographyIndex:
 
 @per_version(maxsize=4)
 def geographies(snapshot: Snapshot) -> GeographyIndex:
+    """Every place by id and by kind and code: how observations' place ids become codes, and codes ids."""
     rows = snapshot.connection.execute(select(Geography.id, Geography.kind, Geography.code)).all()
     return GeographyIndex(MappingProxyType({r.id: (r.kind, r.code) for r in rows}),
-                  MappingProxyType({(r.kind, r.code): r.id for r in rows}))
+                          MappingProxyType({(r.kind, r.code): r.id for r in rows}))
