@@ -47,11 +47,16 @@ def create_app(config: dict | None = None) -> Flask:
         REDIS_RETRY_AFTER=5.0,
         RATELIMIT_LIMIT="120 per minute",
         RATELIMIT_ENABLED=True,
+        # Counters that fail (Redis down or frozen, the SQLite file unwritable): each process counts on its own
+        # meanwhile; Flask-Limiter tries them again after 1, 2, 4 … 32 s and logs the switch each way once.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_KEY_PREFIX="metro-exports",
         RATELIMIT_HEADER_RETRY_AFTER_VALUE="delta-seconds",
         # Number of proxies in front of the API whose X-Forwarded-For is trusted (0 = none).
         PROXY_COUNT=0,
         MAX_CONTENT_LENGTH=16 * 1024,
+        # Request headers in all (as nginx's default buffers); gunicorn.conf.py bounds each line and their number.
+        MAX_HEADER_BYTES=32 * 1024,
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],  # streamed responses (downloads) compressed chunk by chunk
         COMPRESS_MIN_SIZE=1024,
@@ -87,10 +92,11 @@ def create_app(config: dict | None = None) -> Flask:
     from loaders.cli import data
 
     db.init_app(app)
-    formats.init_app(app)
     caching.init_app(app)
-    security.init_app(app)  # before_request hooks run in this order: check the request, then count it
+    # before_request hooks run in this order: check the request cheaply, count it, then negotiate its format.
+    security.init_app(app)
     limits.init_app(app)
+    formats.init_app(app)
     cors.init_app(app)
     Compress(app)
     api = Api(app)

@@ -72,6 +72,9 @@ def init_app(app: Flask) -> None:
     def request_id():
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex  # logged and echoed (headers, below)
+        limit = app.config["MAX_HEADER_BYTES"]
+        if sum(len(k) + len(v) for k, v in request.environ.items() if k.startswith("HTTP_")) > limit:
+            abort(431, message=f"Request headers are limited to {limit} bytes in all.")
         if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
             abort(413, message=f"Request bodies are limited to {app.config['MAX_CONTENT_LENGTH']} bytes; this API "
                                "reads none.")

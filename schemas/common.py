@@ -1,5 +1,7 @@
 """Arguments and response parts that every resource shares."""
 
+import re
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -7,7 +9,18 @@ from models.growth import UNITS
 from models.observation import figure
 
 YEARS = validate.Range(1900, 2100)
+ASCII_INTEGER = re.compile(r"-?[0-9]+")
 STATUSES = ["ok", "suppressed", "not_available", "rounded", "derived", "conflicting"]
+
+
+class IntegerArg(fields.Integer):
+    """An integer query argument: ASCII digits, perhaps after a '-'. Python's int() would also read '２０２０',
+    '2_011', '+2011' and '2011 ' as 2011."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not ASCII_INTEGER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class FormatArgs(ma.Schema):
@@ -16,14 +29,14 @@ class FormatArgs(ma.Schema):
 
 
 class PageArgs(FormatArgs):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
-    page_size = fields.Integer(load_default=50, validate=validate.Range(1, 500),
-                               metadata={"description": "Items per page (at most 500)."})
+    page = IntegerArg(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
+    page_size = IntegerArg(load_default=50, validate=validate.Range(1, 500),
+                           metadata={"description": "Items per page (at most 500)."})
 
 
 class YearRangeArgs(FormatArgs):
-    from_ = fields.Integer(data_key="from", validate=YEARS, metadata={"description": "First year (inclusive)."})
-    to = fields.Integer(validate=YEARS, metadata={"description": "Last year (inclusive)."})
+    from_ = IntegerArg(data_key="from", validate=YEARS, metadata={"description": "First year (inclusive)."})
+    to = IntegerArg(validate=YEARS, metadata={"description": "Last year (inclusive)."})
 
     @ma.validates_schema
     def ordered(self, data, **kwargs):
@@ -90,7 +103,7 @@ class UnitsArgs(ma.Schema):
     units = fields.String(load_default="level", validate=validate.OneOf(UNITS), metadata={"description": (
         "level (source figures); change and percent_change (on the year before); index (base_year = 100); "
         "share (percent of the national total, named in units_basis).")})
-    base_year = fields.Integer(validate=YEARS, metadata={"description": "Base year for units=index."})
+    base_year = IntegerArg(validate=YEARS, metadata={"description": "Base year for units=index."})
 
     @ma.validates_schema
     def base_for_index(self, data, **kwargs):

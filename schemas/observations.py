@@ -5,7 +5,7 @@ from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
 from models.observation import INDICATORS
-from schemas.common import STATUSES, Figure, SourceSchema, YearRangeArgs
+from schemas.common import STATUSES, Figure, IntegerArg, SourceSchema, YearRangeArgs
 
 KINDS = ["nation", "state", "metro", "unallocated"]
 COLUMNS = ("dataset", "indicator", "kind", "code", "industry", "partner", "year", "value", "status")
@@ -27,7 +27,7 @@ class ObservationArgs(YearRangeArgs):
                  "(non-metro); with kind=, only places of those kinds.", 500)
     industry = codes("Industry codes (/v1/industries), ALL for all industries.", 200)
     partner = codes("Partner codes (/v1/partners), WLD for the world.", 200)
-    page_size = fields.Integer(load_default=1000, validate=validate.Range(1, 10_000),
+    page_size = IntegerArg(load_default=1000, validate=validate.Range(1, 10_000),
                                metadata={"description": "Rows per page (at most 10,000)."})
     cursor = fields.String(validate=validate.Length(1, 400), metadata={"description": (
         "Where the page starts: meta.next_cursor of the page before (or the Link rel=next URL). A cursor holds the "

@@ -9,6 +9,7 @@ from models.observation import INDICATORS
 from schemas.common import (
     YEARS,
     Figure,
+    IntegerArg,
     PageArgs,
     PageMetaSchema,
     PerArgs,
@@ -30,7 +31,7 @@ class MetroQueryArgs(PageArgs):
     sort = fields.String(load_default="name", validate=validate.OneOf(
         ["name", "-name", "code", "-code", "exports", "-exports"]),
         metadata={"description": "Sort key; '-' for descending. exports: ITA goods exports in `year`."})
-    year = fields.Integer(validate=YEARS, metadata={"description": (
+    year = IntegerArg(validate=YEARS, metadata={"description": (
         "Year of the exports figure shown and sorted on. Default with sort=exports: the latest year ITA's series "
         "has; otherwise none (no exports shown).")})
 
@@ -138,7 +139,7 @@ class StateExportsArgs(SeriesArgs, UnitsArgs, PerArgs):
     industry = DelimitedList(fields.String(validate=validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$")),
                              validate=validate.Length(1, 100),
                              metadata={"description": "Comma-separated industry codes (NAICS, or ALL); default ALL."})
-    naics_level = fields.Integer(validate=validate.Range(0, 6), metadata={
+    naics_level = IntegerArg(validate=validate.Range(0, 6), metadata={
         "description": "The NAICS codes of this many digits, which add up to ALL without overlap; 0 = ALL. A range "
                        "such as 31-33 is left out where the data also hold the two-digit codes it spans (31, 32, "
                        "33); see `aggregate` in /v1/industries."})

@@ -10,6 +10,7 @@ from schemas.common import (
     Figure,
     FormatArgs,
     IndicatorSchema,
+    IntegerArg,
     PageMetaSchema,
     PerArgs,
     PlaceSchema,
@@ -22,8 +23,8 @@ FIRST, LAST = "Default: the first year the dataset has figures for.", "Default: 
 
 
 class GrowthArgs(FormatArgs):
-    from_ = fields.Integer(data_key="from", validate=YEARS, metadata={"description": f"Start year. {FIRST}"})
-    to = fields.Integer(validate=YEARS, metadata={"description": f"End year. {LAST}"})
+    from_ = IntegerArg(data_key="from", validate=YEARS, metadata={"description": f"Start year. {FIRST}"})
+    to = IntegerArg(validate=YEARS, metadata={"description": f"End year. {LAST}"})
     dataset = fields.String(validate=validate.Length(1, 64),
                             metadata={"description": "Dataset id (metros: ita-metro-exports by default)."})
 
@@ -50,21 +51,21 @@ class RankingArgs(FormatArgs):
     by = fields.String(load_default="value", validate=validate.OneOf(["value", "growth", "cagr", "share"]),
                        metadata={"description": "value or share in `year`; growth (percent change) or cagr from "
                                                 "`from` to `to`."})
-    year = fields.Integer(validate=YEARS, metadata={"description": f"Year of by=value and by=share. {LATEST}"})
-    from_ = fields.Integer(data_key="from", validate=YEARS,
+    year = IntegerArg(validate=YEARS, metadata={"description": f"Year of by=value and by=share. {LATEST}"})
+    from_ = IntegerArg(data_key="from", validate=YEARS,
                            metadata={"description": f"Start year of by=growth and by=cagr. {FIRST}"})
-    to = fields.Integer(validate=YEARS, metadata={"description": f"End year of by=growth and by=cagr. {LAST}"})
+    to = IntegerArg(validate=YEARS, metadata={"description": f"End year of by=growth and by=cagr. {LAST}"})
     dataset = fields.String(validate=validate.Length(1, 64))
-    min_base = fields.Integer(load_default=0, validate=validate.Range(0, 10**15), metadata={
+    min_base = IntegerArg(load_default=0, validate=validate.Range(0, 10**15), metadata={
         "description": "Leave out places whose base (the start value for growth and cagr, else the value) is "
                        "below this many dollars."})
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
-    page_size = fields.Integer(load_default=50, validate=validate.Range(1, 1000),
+    page = IntegerArg(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
+    page_size = IntegerArg(load_default=50, validate=validate.Range(1, 1000),
                                metadata={"description": "Places per page (at most 1000)."})
-    limit = fields.Integer(validate=validate.Range(1, 1000), metadata={
+    limit = IntegerArg(validate=validate.Range(1, 1000), metadata={
         "description": "The former name of page_size, still accepted.", "deprecated": True})
     order = fields.String(load_default="desc", validate=validate.OneOf(["desc", "asc"]))
-    excluded_limit = fields.Integer(load_default=20, validate=validate.Range(0, 5000), metadata={"description": (
+    excluded_limit = IntegerArg(load_default=20, validate=validate.Range(0, 5000), metadata={"description": (
         "How many of the excluded places to list, in code order (at most 5000: every one; excluded_count says how "
         "many there are and excluded_reasons how many for each reason).")})
     per = PerArgs._declared_fields["per"]
@@ -138,9 +139,9 @@ class RankingSchema(ma.Schema):
 
 
 class SummaryArgs(FormatArgs):
-    year = fields.Integer(validate=YEARS, metadata={"description": LATEST})
-    base_year = fields.Integer(validate=YEARS, metadata={"description": "Default: the year before `year`."})
-    threshold = fields.Integer(load_default=1_000_000_000, validate=validate.Range(0, 10**15),
+    year = IntegerArg(validate=YEARS, metadata={"description": LATEST})
+    base_year = IntegerArg(validate=YEARS, metadata={"description": "Default: the year before `year`."})
+    threshold = IntegerArg(load_default=1_000_000_000, validate=validate.Range(0, 10**15),
                                metadata={"description": "Dollars; places with exports above it are counted."})
     dataset = fields.String(load_default="ita-metro-exports", validate=validate.Length(1, 64))
 
@@ -183,13 +184,13 @@ class SummarySchema(ma.Schema):
 
 
 class ConcentrationArgs(FormatArgs):
-    top = fields.Integer(load_default=10, validate=validate.Range(1, 500))
+    top = IntegerArg(load_default=10, validate=validate.Range(1, 500))
     rank_by = fields.String(load_default="population", validate=validate.OneOf(
         ["population", "real_gdp", "jobs", "exports", "exports_goods", "land_area"]), metadata={"description": (
         "The measure the metros are ranked by; exports (ITA goods exports, as sort=exports and rankings; "
         "exports_goods is its former name, still accepted). Population, real GDP and jobs have figures for "
         "2009-2019 at most: the error names the years that have them.")})
-    year = fields.Integer(validate=YEARS, metadata={"description": (
+    year = IntegerArg(validate=YEARS, metadata={"description": (
         "Default: the latest year with figures of rank_by for metros (land_area: of ITA exports).")})
 
 

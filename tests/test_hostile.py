@@ -2,6 +2,8 @@
 unexpected methods and path traversal each get a clear 4xx problem+json (or, for search text, a literal match),
 never a 5xx, and never change the store."""
 
+from urllib.parse import quote
+
 import pytest
 from helpers import PROBLEM, call, gunicorn, raw, report, snapshot
 
@@ -103,6 +105,41 @@ def test_sql_in_coded_parameters_is_a_bad_parameter(client, url, parameter):
 ])
 def test_absurd_numbers_and_years_out_of_range_are_bad_parameters(client, url, parameter):
     refused(client.get(url), 400, parameter)
+
+
+# Every integer query parameter, with a value it accepts written in ASCII digits.
+INTEGERS = [
+    ("/v1/metros?sort=-exports&year={}", "year", "2020"),
+    ("/v1/metros?page={}", "page", "12"),
+    ("/v1/metros?page_size={}", "page_size", "25"),
+    ("/v1/industries?level={}", "level", "3"),
+    ("/v1/metros/38900/exports?from={}", "from", "2019"),
+    ("/v1/metros/38900/exports?to={}", "to", "2021"),
+    ("/v1/metros/38900/exports?units=index&base_year={}", "base_year", "2019"),
+    ("/v1/states/06/exports?naics_level={}", "naics_level", "3"),
+    ("/v1/metros/38900/growth?from={}&to=2023", "from", "2019"),
+    ("/v1/rankings/metros?by=value&year=2023&min_base={}", "min_base", "1000"),
+    ("/v1/rankings/metros?by=value&year=2023&limit={}", "limit", "10"),
+    ("/v1/stats/summary?year=2023&base_year={}", "base_year", "2013"),
+    ("/v1/stats/summary?year=2023&base_year=2013&threshold={}", "threshold", "1000"),
+    ("/v1/stats/concentration?year=2019&top={}", "top", "10"),
+]
+FORMS = {  # what int() reads as the same number
+    "fullwidth digits": lambda n: n.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    "Arabic-Indic digits": lambda n: n.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+    "underscore": lambda n: f"0_{n}",
+    "plus sign": lambda n: f"+{n}",
+    "trailing space": lambda n: f"{n} ",
+    "leading space": lambda n: f" {n}",
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("url, parameter, number", INTEGERS, ids=[f"{p}:{u.split('?')[0]}" for u, p, _ in INTEGERS])
+def test_integers_are_ascii_digits_only(client, url, parameter, number, form):
+    assert client.get(url.format(number)).status_code == 200
+    body = refused(client.get(url.format(quote(FORMS[form](number)))), 400, parameter)
+    assert body["errors"][parameter] == ["Not a valid integer."]
 
 
 def test_no_request_returns_unbounded_rows(client):
