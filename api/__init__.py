@@ -10,7 +10,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTION = """U.S. export statistics by metropolitan area and state, from public sources (ITA, Census, OMB,
 Brookings), with their provenance. Read-only; JSON by default, CSV for collections and series
 (`Accept: text/csv` or `format=csv`). Money is whole US dollars. A figure a source suppressed or lacks is
-`null` with a `status`, never 0. Errors are RFC 9457 problem details."""
+`null` with a `status`, never 0. Errors are RFC 9457 problem details.
+
+Compatibility within v1: fields, headers, enumeration values (such as a figure's `status`), parameters and
+operations may be added; nothing is removed or renamed, and a field keeps its meaning. Clients should ignore
+fields they do not know and accept values of an enumeration beyond those listed. A list parameter may be given
+comma-separated or repeated."""
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -102,7 +107,6 @@ def create_app(config: dict | None = None) -> Flask:
     api = Api(app)
     for module in (metros, states, nation, observations, plans, stats, codes, downloads, limits):
         api.register_blueprint(module.blp)
-    api.document_common_responses()
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
     limits.limiter.exempt(health.blp)

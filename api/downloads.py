@@ -30,7 +30,8 @@ class DatasetDownload(MethodView):
     @blp.response(200, description=(
         "Every observation of the dataset, in primary-key order: the same bytes for the same data version. Headers: "
         "X-Data-Version (the version the file was read from), X-Source-SHA256 (the SHA-256 of the source file, as "
-        "/v1/datasets/{id} gives it), X-Total-Count (rows). gzip or brotli when Accept-Encoding asks."))
+        "/v1/datasets/{id} gives it; row_count there is the file's number of rows). gzip or brotli when "
+        "Accept-Encoding asks."))
     @csv_columns(*COLUMNS)
     def get(self, args, id):
         """Download every observation of a dataset as one CSV file"""
@@ -46,7 +47,7 @@ class DatasetDownload(MethodView):
             written(rows, figures.geographies(snapshot).by_id, current_app.extensions.get("heartbeat", lambda: None)),
             mimetype=CSV, headers={
                 "Content-Disposition": f'attachment; filename="{id}.csv"', "X-Data-Version": snapshot.version,
-                "X-Source-SHA256": dataset.sha256, "X-Total-Count": str(dataset.row_count)}))
+                "X-Source-SHA256": dataset.sha256}))
 
 
 def written(rows, places, heartbeat: Callable[[], None]) -> Iterator[bytes]:

@@ -8,7 +8,7 @@ import pytest
 from helpers import PROBLEM, call, gunicorn, raw, report, snapshot
 
 pytestmark = pytest.mark.slow  # one module-wide gunicorn
-REPEATED = "Given more than once; give each parameter once (lists are comma-separated)."
+REPEATED = "Given more than once; this parameter takes a single value."
 NOT_UTF8 = "Not valid UTF-8 once percent-decoded."
 BAD_ESCAPE = "Malformed percent-escape: '%' must be followed by two hexadecimal digits."
 CONTROL = "Control characters (such as NUL) are not allowed."
@@ -177,12 +177,29 @@ def test_ten_thousand_character_values(client, url, status, parameter):
     ("/v1/metros?page=1&page=2", "page"),
     ("/v1/metros?page=1&page=1", "page"),
     ("/v1/metros?q=a&q=b", "q"),
-    ("/v1/metros/38900/indicators?name=population&name=jobs", "name"),
-    ("/v1/states/06/exports?industry=336&industry=3361", "industry"),
     ("/v1/metros?format=json&format=csv", "format"),
+    ("/v1/states/06/exports?industry=336&partner=WLD&partner=WLD", "partner"),
+    ("/v1/metros?unknown=1&unknown=2", "unknown"),
 ])
 def test_repeated_parameters_are_refused_by_name(client, url, parameter):
     refused(client.get(url), 400, parameter, REPEATED)
+
+
+@pytest.mark.parametrize("repeated, listed", [
+    ("/v1/states/06/exports?industry=336&industry=3361", "/v1/states/06/exports?industry=336,3361"),
+    ("/v1/states/06/exports?industry=336,3361&industry=ALL", "/v1/states/06/exports?industry=336,3361,ALL"),
+    ("/v1/metros/38900/indicators?name=population&name=jobs", "/v1/metros/38900/indicators?name=population,jobs"),
+])
+def test_a_list_parameter_may_be_repeated(client, repeated, listed):
+    """Generated clients send a list as a repeated parameter: the same request as the comma-separated list."""
+    given, expected = client.get(repeated), client.get(listed)
+    assert given.status_code == expected.status_code == 200
+    assert given.get_json() == expected.get_json() and given.get_json()["data"]
+    assert given.headers["ETag"] == expected.headers["ETag"]
+
+
+def test_a_repeated_list_item_is_still_checked(client):
+    refused(client.get("/v1/states/06/exports?industry=336&industry=x"), 400, "industry")
 
 
 @pytest.mark.parametrize("query, parameter, message", [
