@@ -10,16 +10,18 @@ any time. Each keeps its most recently used results, a bounded number of them (s
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from types import MappingProxyType
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
-from models import Dataset, Geography, Observation
+from models import Dataset, Geography, Observation, territory
+from models.delineation import aliases, attribute, in_force, succession_edges, vintage_in_force
 from models.engine import Snapshot
 from models.observation import ALL_INDUSTRIES, EXPORTS, WORLD, cross_section, national_totals
 from models.stats import Place
+from models.territory import SCOPES, Scope, within
 from models.vintages import sole_releases
 
 
@@ -90,6 +92,7 @@ def state_datasets(snapshot: Snapshot) -> tuple[str, ...]:
 class NationalTotals:
     values: MappingProxyType  # year → total
     definition: str  # what the total is, as a response names it
+    reasons: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # year → why it has no total
 
 
 @per_version(maxsize=64)
@@ -127,46 +130,141 @@ def changes(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, 
     return MappingProxyType({p.code: p.change(start, end) for p in places(snapshot, dataset, indicator, kinds)})
 
 
+@per_version(maxsize=64)
+def over_territory(snapshot: Snapshot, dataset: str, indicator: str, scope_id: str | None) -> NationalTotals:
+    """National totals per year over the territory of a place's series, where `dataset` gives them
+    (models.territory: Puerto Rico's metros divide their population by the United States and Puerto Rico rows);
+    else the dataset's own (national())."""
+    how = territory.NATIONAL.get((indicator, scope_id))
+    if how is None or how.dataset != dataset:
+        return national(snapshot, dataset, indicator)
+    scope = SCOPES[scope_id]
+    expected = len(scope.territories) if how.rows == "nation" else None
+    totals, reasons = {}, {}
+    for year, total, count in snapshot.connection.execute(territory.national_by_year(indicator, scope)):
+        if expected is not None and count != expected:
+            reasons[year] = f"{dataset} gives {count} of the {expected} rows the national total is made of for {year}"
+        else:
+            totals[year] = total
+    return NationalTotals(MappingProxyType(totals), how.definition, MappingProxyType(reasons))
+
+
+@per_version(maxsize=64)
+def states_total(snapshot: Snapshot, dataset: str, indicator: str, industry: str, partner: str,
+                 scope_id: str | None) -> NationalTotals:
+    """Per year, a dataset's figures summed over the states of a territory (the 50 states and DC, or with Puerto
+    Rico): one basis in every year of a state series, whichever file gives the year. A year in which the dataset
+    lacks a figure of one of those states has no total, and the reason names them."""
+    if scope_id is None:
+        return NationalTotals(MappingProxyType({}), (
+            "none: shares of state exports are over the 50 states and DC (or those and Puerto Rico, for Puerto "
+            "Rico); other territories are in neither"))
+    scope, o = SCOPES[scope_id], Observation
+    expected = dict(snapshot.connection.execute(
+        select(Geography.code, Geography.name).where(Geography.kind == "state", within(scope))).all())
+    found: dict[int, dict[str, float]] = {}
+    for year, code, value in snapshot.connection.execute(
+            select(o.year, Geography.code, o.value).join(Geography, Geography.id == o.geography_id)
+            .where(o.dataset_id == dataset, o.indicator == indicator, o.industry == industry, o.partner == partner,
+                   Geography.kind == "state", within(scope), o.value.is_not(None))):
+        found.setdefault(year, {})[code] = value
+    totals, reasons = {}, {}
+    for year, values in sorted(found.items()):
+        missing = sorted(expected[c] for c in set(expected) - set(values))
+        if missing:
+            names = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            reasons[year] = (f"{dataset} gives {len(values)} of the {len(expected)} figures of {scope.definition} "
+                             f"for {year} (none for {names}), so no total over them")
+        else:
+            totals[year] = sum(values.values())
+    return NationalTotals(MappingProxyType(totals), (
+        f"the sum of {scope.definition} in the dataset of each year (the same rows in every year; not the file's "
+        f"national row, which some files give with other territories and unallocated exports and some lack)"),
+        MappingProxyType(reasons))
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """A CBSA of a year's universe, as the delineation in force defines it."""
+
+    code: str
+    title: str
+    territory: str
+    land_area_m2: int | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Universe:
+    """The metropolitan areas of the delineation in force for a year, and the codes sources file them under."""
+
+    year: int
+    areas: tuple[Area, ...]  # in code order
+    aliases: MappingProxyType  # code outside the universe → the universe's code for that area
+
+
+@per_version(maxsize=32)
+def universe(snapshot: Snapshot, year: int) -> Universe:
+    areas = tuple(Area(r.code, r.title, r.territory, r.land_area_m2, r.source)
+                  for r in snapshot.connection.execute(in_force(year)))
+    edges = [tuple(r) for r in snapshot.connection.execute(succession_edges())]
+    return Universe(year, areas, MappingProxyType(aliases((a.code for a in areas), edges)))
+
+
+@dataclass(frozen=True, slots=True)
+class Denominator:
+    value: float | None
+    definition: str
+    dataset: str
+    reason: str | None  # why value is None
+
+
+@per_version(maxsize=64)
+def denominator(snapshot: Snapshot, measure: str, scope_id: str, year: int) -> Denominator:
+    """The national figure of a measure over a territory in a year (models.territory), or None with the reason:
+    the sources have none for the year, or lack one of the rows it is made of."""
+    scope, how = SCOPES[scope_id], territory.NATIONAL[measure, scope_id]
+    dataset = how.dataset or territory.land_dataset(year)[0]
+    total, count = snapshot.connection.execute(territory.national(measure, scope, year)).one()
+    expected = {"nation": len(scope.territories), "all": count or 1, "states": snapshot.connection.scalar(
+        select(func.count()).select_from(Geography).where(Geography.kind == "state", within(scope)))}[how.rows]
+    reason = (f"{dataset} has no {measure} figures for {year}" if not count else
+              f"{dataset} gives {count} of the {expected} rows this total is made of for {year}"
+              if count != expected else None)
+    return Denominator(None if reason else total, territory.definition(measure, scope, year), dataset, reason)
+
+
 @dataclass(frozen=True, slots=True)
 class Measure:
-    """One measure of every metro in a year, and the national denominator of shares of it."""
+    """One measure of every CBSA of a year's universe, and the national denominator of shares of it over a
+    territory."""
 
     name: str
-    values: MappingProxyType  # CBSA code → figure or None
-    denominator: float | None
-    definition: str
-    dataset: str | None
+    values: MappingProxyType  # universe code → figure or None
+    under: MappingProxyType  # universe code → the code whose figure it took, where that is another one
+    dataset: str  # where the figures come from
+    scope: Scope  # the territory of the share
+    scope_reason: str | None  # why it is not the territory asked for
+    denominator: Denominator
 
 
 CONCENTRATION_SOURCES = {"population": "census-population-2019", "real_gdp": "metro-monitor-2021",
                          "jobs": "metro-monitor-2021", "exports_goods": "ita-metro-exports"}
 
 
-@per_version(maxsize=4)
-def metros(snapshot: Snapshot) -> tuple[Place, ...]:
-    """Every CBSA with its land area as its only figure (year 0), in code order."""
-    rows = snapshot.connection.execute(select(Geography.code, Geography.name, Geography.metro_type,
-                                              Geography.land_area_m2)
-                                       .where(Geography.kind == "metro").order_by(Geography.code))
-    return tuple(Place(r.code, r.name, MappingProxyType({0: (r.land_area_m2, "ok")}), "metro", r.metro_type)
-                 for r in rows)
-
-
-def measures(snapshot: Snapshot, year: int) -> dict[str, Measure]:
-    """Land area, population, real GDP, jobs and goods exports of every metro in `year`, with their national
-    denominators."""
-    cbsas = metros(snapshot)
-    land = {p.code: p.value(0) for p in cbsas}
-    found = {"land_area": Measure("land_area", MappingProxyType(land), sum(v for v in land.values() if v), (
-        "land area of every CBSA in the store (TIGER 2015 layer, else 2009): the sources give no national land "
-        "area, so this is a share of CBSA land, metro and micro"), None)}
-    for name, dataset in CONCENTRATION_SOURCES.items():
-        values = {p.code: p.value(year) for p in places(snapshot, dataset, name, ("metro",)) if year in p.figures}
-        nation = places(snapshot, dataset, name, ("nation",))
-        if nation and year in nation[0].figures:
-            denominator, definition = nation[0].value(year), f"the United States row of {dataset}"
+def measures(snapshot: Snapshot, year: int, asked: Scope) -> dict[str, Measure]:
+    """Land area, population, real GDP, jobs and goods exports of every CBSA of the universe of `year`, each with
+    its national denominator over the territory asked, or the one the sources give (national_scope)."""
+    found = universe(snapshot, year)
+    codes = [a.code for a in found.areas]
+    result = {}
+    for name, dataset in {"land_area": vintage_in_force(year).source, **CONCENTRATION_SOURCES}.items():
+        scope, why = territory.national_scope(name, asked)
+        if name == "land_area":  # the delineation's own land: its codes are the universe's
+            values, under = {a.code: a.land_area_m2 for a in found.areas}, {}
         else:
-            totals = national(snapshot, dataset, name)
-            denominator, definition = totals.values.get(year), totals.definition
-        found[name] = Measure(name, MappingProxyType(values), denominator, definition, dataset)
-    return found
+            figures = {p.code: p.value(year) for p in places(snapshot, dataset, name, ("metro",))}
+            values, under = attribute(codes, found.aliases, figures)
+        result[name] = Measure(name, MappingProxyType(values), MappingProxyType(under), dataset, scope, why,
+                               denominator(snapshot, name, scope.id, year))
+    return result
