@@ -7,10 +7,11 @@ from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
-from models import Geography, Observation
+from models import Geography, Observation, figures
 from models.geography import metro_count, metros, states
 from models.observation import EXPORTS, coverage, partner_code, series, with_industry_titles
 from models.series import growth_body, series_body
+from models.territory import scope_of
 from models.vintages import sole_releases
 from schemas.common import FormatArgs, PageArgs
 from schemas.places import (
@@ -58,7 +59,7 @@ class StateExports(MethodView):
     @cached
     @blp.response(200, StateSeriesSchema)
     @csv_columns("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title", "partner",
-                 "year", "value", "status", "units", "level")
+                 "year", "value", "status", "units", "level", "note")
     def get(self, args, code):
         """Get a state's annual exports, all industries or by NAICS code or level"""
         geo = lookups.state(code)
@@ -70,8 +71,11 @@ class StateExports(MethodView):
         if "dataset" not in args:
             query = query.where(Observation.dataset_id.in_(sole_releases()))
         rows = db.session.execute(with_industry_titles(query)).all()
-        return encoded(series_body(geo.place, rows, lookups.sources(r.dataset_id for r in rows), args,
-                                   lookups.denominators, extra=("industry", "industry_title", "partner")))
+        scope = scope_of(geo.territory)
+        return encoded(series_body(
+            geo.place, rows, lookups.sources(r.dataset_id for r in rows), args,
+            lambda *key: figures.states_total(db.snapshot(), *key, scope and scope.id),
+            extra=("industry", "industry_title", "partner"), combined="dataset" not in args))
 
 
 @blp.route("/<code>/metros")

@@ -10,6 +10,7 @@ from api.problems import Blueprint
 from models import figures
 from models.observation import INDICATORS
 from models.stats import combine, concentration, ranking_body, summary
+from models.territory import SCOPES, universe
 from schemas.stats import (
     ConcentrationArgs,
     ConcentrationSchema,
@@ -88,10 +89,15 @@ class Concentration(MethodView):
     @cached
     @blp.response(200, ConcentrationSchema)
     def get(self, args):
-        """The largest metros by an indicator: their share of land area, population, GDP and exports"""
-        snapshot, year, rank_by = db.snapshot(), args["year"], args["rank_by"]
-        body = concentration(figures.measures(snapshot, year), figures.metros(snapshot), rank_by, year, args["top"],
-                             lookups.sources)
+        """The largest metros by an indicator: their share of land area, population, GDP and exports
+
+        The metros are those of the delineation in force for `year` (`universe`), inside `territory`; each share
+        divides by the nation's figure over the same territory as its numerator, named in `denominator_definition`.
+        """
+        snapshot, year, rank_by, scope = db.snapshot(), args["year"], args["rank_by"], SCOPES[args["territory"]]
+        areas = {a.code: a for a in figures.universe(snapshot, year).areas if a.territory in scope.territories}
+        body = concentration(areas, figures.measures(snapshot, year, scope), rank_by, year, args["top"], scope.id,
+                             universe(year, scope, len(areas)), lookups.sources)
         if body is None:
             abort(400, messages={"query": {"year": [f"no {rank_by} figures for metros in {year}"]}})
         return body
