@@ -9,7 +9,7 @@ from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
 from models import figures
-from models.delineation import history, land, point, successions, successor
+from models.delineation import history, land, successions, successor
 from models.geography import LISTED, metros
 from models.observation import EXPORTS, INDICATORS, METRO_EXPORTS, coverage, listed, series, sorted_metros
 from models.plan import plans_of
@@ -57,8 +57,9 @@ class Metros(MethodView):
         year = args.get("year")
         query = sorted_metros(metros(args.get("q"), state, args.get("type"), args.get("current"), LISTED),
                               args["sort"], year)
-        body, headers = paginate(query, args["page"], args["page_size"], scalars=False)
-        body["data"] = [listed(row, year) for row in body["data"]]
+        body, headers = paginate(query, args["page"], args["page_size"], scalars=year is None)
+        points = figures.points(db.snapshot())
+        body["data"] = [listed(row, year, points) for row in body["data"]]
         return body, headers
 
 
@@ -80,7 +81,7 @@ class Metro(MethodView):
         geo.history = db.session.scalars(history(geo.id)).all()
         geo.successions = db.session.execute(successions(geo.id)).mappings().all()
         geo.successor = db.session.execute(successor(geo.id)).mappings().first()
-        geo.internal_point = db.session.execute(point(geo.id)).mappings().first()
+        geo.internal_point = figures.points(db.snapshot()).get(geo.id)
         geo.land_area_m2, geo.land_area_delineation = db.session.execute(land(geo.id)).first() or (None, None)
         return geo
 

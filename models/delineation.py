@@ -5,7 +5,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, Index, Select, String, Subquery, Text, literal, or_, select
+from sqlalchemy import ForeignKey, Index, Select, String, Text, literal, or_, select
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from models.base import Base
@@ -142,29 +142,17 @@ def successor(geography_id: int) -> Select:
             .where(Geography.id == geography_id))
 
 
-def points() -> Subquery:
-    """(geography_id, intpt_lat, intpt_lon, vintage): each CBSA's internal point from the newest vintage whose own
-    file gives one (not a stand-in row)."""
+def map_points() -> Select:
+    """Every CBSA's internal point from the newest vintage whose own file gives one (not a stand-in row), with its
+    id, current type and title: where the explorer map draws it."""
     d, newer = CbsaDelineation, aliased(CbsaDelineation)
+    has_point = (d.intpt_lat.is_not(None), d.note.is_(None))
     later = select(newer.vintage).where(newer.geography_id == d.geography_id, newer.vintage > d.vintage,
                                         newer.intpt_lat.is_not(None), newer.note.is_(None))
-    return (select(d.geography_id, d.intpt_lat, d.intpt_lon, d.vintage)
-            .where(d.intpt_lat.is_not(None), d.note.is_(None), ~later.exists()).subquery("points"))
-
-
-def map_points() -> Select:
-    """Every CBSA's internal point (points()), with its current type and title: where the explorer map draws it."""
-    p = points()
     return (select(Geography.code, Geography.name, Geography.metro_type, Geography.current, Geography.territory,
-                   p.c.intpt_lat, p.c.intpt_lon, p.c.vintage)
-            .join(p, p.c.geography_id == Geography.id).order_by(Geography.code))
-
-
-def point(geography_id: int) -> Select:
-    """A CBSA's internal point (points()): lat, lon, vintage; no row if no file gives one."""
-    p = points()
-    return select(p.c.intpt_lat.label("lat"), p.c.intpt_lon.label("lon"), p.c.vintage).where(
-        p.c.geography_id == geography_id)
+                   d.intpt_lat, d.intpt_lon, d.vintage, Geography.id)
+            .join(d, d.geography_id == Geography.id).where(*has_point, ~later.exists())
+            .order_by(Geography.code))
 
 
 def land(geography_id: int) -> Select:

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from sqlalchemy import exists, func, select
 
 from models import Dataset, Geography, Observation, territory
-from models.delineation import aliases, attribute, in_force, succession_edges, vintage_in_force
+from models.delineation import aliases, attribute, in_force, map_points, succession_edges, vintage_in_force
 from models.engine import Snapshot
 from models.observation import ALL_INDUSTRIES, EXPORTS, WORLD, cross_section, national_totals
 from models.stats import Place
@@ -153,34 +153,51 @@ def over_territory(snapshot: Snapshot, dataset: str, indicator: str, scope_id: s
 def states_total(snapshot: Snapshot, dataset: str, indicator: str, industry: str, partner: str,
                  scope_id: str | None) -> NationalTotals:
     """Per year, a dataset's figures summed over the states of a territory (the 50 states and DC, or with Puerto
-    Rico): one basis in every year of a state series, whichever file gives the year. A year in which the dataset
-    lacks a figure of one of those states has no total, and the reason names them."""
+    Rico): one basis in every year of a state series, whichever file gives the year. A state the file covers that
+    year (it has figures of it) but lists no figure for had none (the files leave zero cells out); a year in which
+    the file does not cover one of those states, or withholds its figure, has no total, and the reason names them."""
     if scope_id is None:
         return NationalTotals(MappingProxyType({}), (
             "none: shares of state exports are over the 50 states and DC (or those and Puerto Rico, for Puerto "
             "Rico); other territories are in neither"))
     scope, o = SCOPES[scope_id], Observation
-    expected = dict(snapshot.connection.execute(
+    names = dict(snapshot.connection.execute(
         select(Geography.code, Geography.name).where(Geography.kind == "state", within(scope))).all())
-    found: dict[int, dict[str, float]] = {}
+    rows = (select(o.year, Geography.code).join(Geography, Geography.id == o.geography_id)
+            .where(o.dataset_id == dataset, o.indicator == indicator, Geography.kind == "state", within(scope)))
+    covered: dict[int, set[str]] = {}
+    for year, code in snapshot.connection.execute(rows.distinct()):
+        covered.setdefault(year, set()).add(code)
+    values: dict[int, dict[str, float | None]] = {year: {} for year in covered}
     for year, code, value in snapshot.connection.execute(
-            select(o.year, Geography.code, o.value).join(Geography, Geography.id == o.geography_id)
-            .where(o.dataset_id == dataset, o.indicator == indicator, o.industry == industry, o.partner == partner,
-                   Geography.kind == "state", within(scope), o.value.is_not(None))):
-        found.setdefault(year, {})[code] = value
+            rows.add_columns(o.value).where(o.industry == industry, o.partner == partner)):
+        values[year][code] = value
     totals, reasons = {}, {}
-    for year, values in sorted(found.items()):
-        missing = sorted(expected[c] for c in set(expected) - set(values))
-        if missing:
-            names = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            reasons[year] = (f"{dataset} gives {len(values)} of the {len(expected)} figures of {scope.definition} "
-                             f"for {year} (none for {names}), so no total over them")
+    for year in sorted(covered):
+        lacking = sorted(names[c] for c in set(names) - covered[year])
+        withheld = sorted(names[c] for c, v in values[year].items() if v is None)
+        if lacking:
+            reasons[year] = (f"{dataset} covers {len(covered[year])} of the {len(names)} places of "
+                             f"{scope.definition} in {year} (not {_listed(lacking)}), so no total over them")
+        elif withheld:
+            reasons[year] = f"{dataset} withholds the {year} figure of {_listed(withheld)}, so no total over them"
         else:
-            totals[year] = sum(values.values())
+            totals[year] = sum(v for v in values[year].values() if v is not None)
     return NationalTotals(MappingProxyType(totals), (
         f"the sum of {scope.definition} in the dataset of each year (the same rows in every year; not the file's "
         f"national row, which some files give with other territories and unallocated exports and some lack)"),
         MappingProxyType(reasons))
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+@per_version(maxsize=4)
+def points(snapshot: Snapshot) -> MappingProxyType:
+    """{geography id: {lat, lon, vintage}}: every CBSA's internal point (models.delineation.map_points)."""
+    return MappingProxyType({r.id: MappingProxyType({"lat": r.intpt_lat, "lon": r.intpt_lon, "vintage": r.vintage})
+                             for r in snapshot.connection.execute(map_points())})
 
 
 @dataclass(frozen=True, slots=True)

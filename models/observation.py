@@ -1,4 +1,4 @@
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -19,7 +19,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from models.base import Base
-from models.delineation import points
 from models.geography import Geography
 
 ALL_INDUSTRIES = "ALL"
@@ -212,13 +211,11 @@ METRO_EXPORTS = place_series(("metro", "unallocated"), EXPORTS)
 
 def sorted_metros(query: Select, sort: str, year: int | None = None) -> Select:
     """Metros (a select of Geography), CBSAs before unallocated rows, each kind in `sort` order (name, code or
-    exports; '-' first for descending). Each row also carries the CBSA's internal point (lat, lon, vintage: null for
-    unallocated rows) and, with a `year`, its ITA goods exports that year (value and status, null where there is
-    no figure: they sort last). `listed` turns such a row into the Geography the schema dumps."""
+    exports; '-' first for descending); with a `year`, each row also carries the metro's ITA goods exports that year
+    (value and status, null where there is no figure: they sort last). `listed` turns a row into the Geography the
+    schema dumps."""
     key, descending = sort.lstrip("-"), sort.startswith("-")
-    o, point = Observation, points()
-    query = query.add_columns(point.c.intpt_lat, point.c.intpt_lon, point.c.vintage).outerjoin(
-        point, point.c.geography_id == Geography.id)
+    o = Observation
     if year is not None:
         query = query.add_columns(o.value, o.status).outerjoin(o, and_(
             o.geography_id == Geography.id, o.dataset_id == "ita-metro-exports", o.indicator == "exports_goods",
@@ -231,13 +228,13 @@ def sorted_metros(query: Select, sort: str, year: int | None = None) -> Select:
     return query.order_by(Geography.kind, ordered, Geography.code)
 
 
-def listed(row, year: int | None) -> Geography:
-    """A row of sorted_metros as the Geography the list dumps: with its internal point and, given a year, exports."""
-    geo, lat, lon, vintage, *exports = row
-    geo.internal_point = None if lat is None else {"lat": lat, "lon": lon, "vintage": vintage}
+def listed(row, year: int | None, points: Mapping[int, dict]) -> Geography:
+    """A row of sorted_metros as the Geography the list dumps: with its internal point ({geography id: point}) and,
+    given a year, its exports."""
+    geo = row if year is None else row[0]
+    geo.internal_point = points.get(geo.id)
     if year is not None:
-        value, status = exports
-        geo.exports = {"year": year, "value": value, "status": status or "not_available",
+        geo.exports = {"year": year, "value": row[1], "status": row[2] or "not_available",
                        "dataset": "ita-metro-exports"}
     return geo
 

@@ -54,15 +54,15 @@ def test_a_state_share_keeps_one_basis_and_says_where_a_file_lacks_a_row(client)
         (2018, None, "not_available", "census-state-exports-2013-2018"),
         (2019, None, "not_available", "census-api-statenaics-2019-or")]
     assert body["data"][0]["note"] == (
-        "census-state-exports-2012 gives 3 of the 51 figures of the 50 states and the District of Columbia for 2012 "
-        "(none for Alabama, Alaska, Arizona, Arkansas, Colorado and 43 more), so no total over them")
-    assert body["data"][3]["note"].startswith("census-api-statenaics-2019-or gives 1 of the 51 figures")
+        "census-state-exports-2012 covers 3 of the 51 places of the 50 states and the District of Columbia in 2012 "
+        "(not Alabama, Alaska, Arizona, Arkansas, Colorado and 43 more), so no total over them")
+    assert body["data"][3]["note"].startswith("census-api-statenaics-2019-or covers 1 of the 51 places")
     [basis] = body["units_basis"]
     assert basis["denominator"] == STATES_BASIS and basis["datasets"] == [
         "census-state-exports-2012", "census-state-exports-2013-2018", "census-api-statenaics-2019-or"]
     body = client.get("/v1/states/72/exports?units=share&dataset=census-state-exports-2012").get_json()
-    assert body["data"][0]["note"].startswith("census-state-exports-2012 gives 4 of the 52 figures of the 50 states, "
-                                              "the District of Columbia and Puerto Rico for 2012")
+    assert body["data"][0]["note"].startswith("census-state-exports-2012 covers 4 of the 52 places of the 50 states, "
+                                              "the District of Columbia and Puerto Rico in 2012")
     body = client.get("/v1/states/78/exports?units=share").get_json()  # the Virgin Islands: in no territory
     assert body["units_basis"][0]["denominator"].startswith("none: shares of state exports are over the 50 states")
     assert body["data"][0]["note"] == "no national total for 2012"
@@ -430,3 +430,16 @@ def test_real_summary_2011_against_2009(real_client, ita_rows):
     assert body["metropolitan"]["base_total"] == body["metros_only"]["base_total"] + other[2009]
     assert body["with_unallocated"]["above_threshold"] == body["metros_only"]["above_threshold"] == sum(
         1 for r in named.values() if r[2011] is not None and r[2011] > 1_000_000_000) == 150
+
+
+@pytest.mark.realdata
+def test_real_industry_share_counts_a_state_the_file_leaves_out_as_none(real_client):
+    """Industry 1124 has rows for 27 states in 2013: the file leaves zero cells out, so the others had none and the
+    total over the 50 states and DC is the sum of the 27."""
+    states = real_client.get("/v1/states?page_size=100").get_json()["data"][:51]
+    figures = [p["value"] for s in states for p in real_client.get(
+        f"/v1/states/{s['fips']}/exports?industry=1124&from=2013&to=2013").get_json()["data"]]
+    assert len(figures) == 27
+    body = real_client.get("/v1/states/CA/exports?industry=1124&units=share").get_json()
+    assert body["units_basis"][0]["denominator_values"]["2013"] == sum(figures)
+    assert [p["year"] for p in body["data"] if p["value"] is None] == []
