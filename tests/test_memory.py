@@ -26,7 +26,7 @@ def requests(start: int, count: int):
     """Distinct requests: another page, another long host name, another pair of years each time."""
     for i in range(start, start + count):
         host = f"h{i}." + ".".join(["x" * 60] * 3)
-        path = ("/v1/states?page={p}".format(p=1 + i % 100_000) if i % 3 == 0 else
+        path = (f"/v1/states?page={1 + i % 100_000}" if i % 3 == 0 else
                 f"/v1/metros?page_size={1 + i % 50}&page={1 + i // 50 % 10}" if i % 3 == 1 else
                 f"/v1/rankings/metros?by=cagr&from={2005 + i % 9}&to={2014 + i % 9}&min_base={i}")
         yield host, path
