@@ -65,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
         # Compress responses here (brotli, gzip); off on hosts behind the nginx edge, which compresses instead.
         COMPRESS=True,
         COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],  # streamed responses (downloads) compressed chunk by chunk
         COMPRESS_MIN_SIZE=1024,
         COMPRESS_MIMETYPES=["application/json", "application/problem+json", "text/csv", "text/html",
                             "text/css", "text/javascript", "application/javascript"],
@@ -82,10 +83,13 @@ def create_app(config: dict | None = None) -> Flask:
         cors,
         db,
         docs,
+        downloads,
         formats,
         health,
         limits,
         metros,
+        nation,
+        observations,
         plans,
         security,
         states,
@@ -104,7 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["COMPRESS"]:
         Compress(app)
     api = Api(app)
-    for module in (metros, states, plans, stats, codes, limits):
+    for module in (metros, states, nation, observations, plans, stats, codes, downloads, limits):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)

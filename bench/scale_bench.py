@@ -99,8 +99,10 @@ def parse_args() -> argparse.Namespace:
                         help="Do not build the matching index when a shape misses its target.")
     parser.add_argument("--skip-pgbench", action="store_true", help="No pgbench runs of the same statements.")
     args = parser.parse_args()
-    args.industries = sorted({int(n) for n in args.industries.split(",")})
-    if not 0 < args.first_industries <= args.industries[0] or args.partners < 2 or args.connections < 1:
+    # the industries at each larger size; args.industries keeps the largest (bulk_bench.py shares add_reference_rows)
+    args.sizes = sorted({int(n) for n in args.industries.split(",")})
+    args.industries = args.sizes[-1]
+    if not 0 < args.first_industries <= args.sizes[0] or args.partners < 2 or args.connections < 1:
         parser.error("need 0 < --first-industries <= --industries, --partners >= 2, --connections >= 1")
     if make_url(args.postgres_url).host != HOST:
         parser.error(f"--postgres-url must point at {HOST}")
@@ -143,7 +145,7 @@ class Synthetic:
 
 def synthetic_codes(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     """Industry codes (3-digit, from 100) and partners (WLD and Census-like 4-digit country codes), sorted."""
-    industries = [str(100 + i) for i in range(args.industries[-1])]
+    industries = [str(100 + i) for i in range(args.industries)]
     partners = sorted([WORLD] + [str(1000 + 10 * i) for i in range(args.partners - 1)])
     return industries, partners
 
@@ -613,7 +615,7 @@ def bench(args: argparse.Namespace, scratch: Scratch, workdir: Path) -> None:
         queried = synthetic.industries[:args.first_industries]
         log = workdir / "gunicorn.log"
         results, sizes = {}, {}
-        bounds = [args.first_industries, *args.industries]
+        bounds = [args.first_industries, *args.sizes]
         for new in (queried, *(synthetic.industries[a:b] for a, b in itertools.pairwise(bounds))):  # then grown
             progress(f"Generating {len(synthetic.states) * len(new) * len(synthetic.partners) * len(YEARS):,} "
                      f"observations …")

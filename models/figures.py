@@ -8,18 +8,31 @@ any time. Each keeps its most recently used results, a bounded number of them (s
 """
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict, namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 from types import MappingProxyType
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased
 
-from models import Dataset, Geography, Observation
+from models import Dataset, Geography, Industry, Observation, geography_states, territory
+from models.delineation import aliases, attribute, in_force, map_points, succession_edges, vintage_in_force
 from models.engine import Snapshot
-from models.observation import ALL_INDUSTRIES, EXPORTS, WORLD, cross_section, national_totals
-from models.stats import Place
+from models.observation import (
+    ALL_INDUSTRIES,
+    EXPORTS,
+    PER_SOURCES,
+    WORLD,
+    PartnerCode,
+    cross_section,
+    has_kind,
+    national_totals,
+)
+from models.series import territory as territory_in_words
+from models.stats import Per, Place
+from models.territory import SCOPES, Scope, within
 from models.vintages import sole_releases
 
 
@@ -90,6 +103,7 @@ def state_datasets(snapshot: Snapshot) -> tuple[str, ...]:
 class NationalTotals:
     values: MappingProxyType  # year → total
     definition: str  # what the total is, as a response names it
+    reasons: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # year → why it has no total
 
 
 @per_version(maxsize=64)
@@ -108,6 +122,50 @@ def national(snapshot: Snapshot, dataset: str, indicator: str, industry: str = A
         f"the national total)"))
 
 
+Point = namedtuple("Point", "dataset_id indicator year value status")  # a row of a series, as express() reads it
+
+
+@dataclass(frozen=True, slots=True)
+class Nation:
+    """A dataset's national series of an indicator, and what it is made of (its basis)."""
+
+    dataset: str
+    rows: tuple[Point, ...]  # one per year; a sum of places is status 'derived'
+    method: str  # united_states_row | sum_of_places
+    definition: str
+    territory: str
+    places: MappingProxyType  # kind → places of that kind in the dataset
+    places_with_figure: MappingProxyType  # year → places with a figure that year
+    sum_of_places: MappingProxyType  # year → the sum of the places' figures (= the totals, unless a row is given)
+
+
+@per_version(maxsize=64)
+def nation(snapshot: Snapshot, dataset: str, indicator: str, industry: str = ALL_INDUSTRIES) -> Nation:
+    """The national series of a dataset: the national totals shares divide by (national()), with the places they
+    cover."""
+    totals = national(snapshot, dataset, indicator, industry)
+    row = places(snapshot, dataset, indicator, ("nation",), industry)
+    parts = places(snapshot, dataset, indicator, ("state", "metro", "unallocated"), industry)
+    years = sorted({y for p in (*row, *parts) for y in p.figures})
+
+    def status(year: int) -> str:
+        if row:
+            return row[0].status(year)
+        return "not_available" if totals.values.get(year) is None else "derived"
+
+    principal = principal_states(snapshot)
+    fips = {code for p in parts if p.kind in ("state", "metro") for code in (
+        (p.code,) if p.kind == "state" else principal.get(p.code, ()))}
+    kinds = Counter(p.kind for p in parts)
+    return Nation(
+        dataset, tuple(Point(dataset, indicator, y, totals.values.get(y), status(y)) for y in years),
+        "united_states_row" if row else "sum_of_places", totals.definition,
+        territory_in_words(fips, [p.name for p in parts if p.kind == "unallocated"], metros=not kinds["state"]),
+        MappingProxyType(dict(sorted(kinds.items()))),
+        MappingProxyType({y: sum(1 for p in parts if p.value(y) is not None) for y in years}),
+        MappingProxyType({y: sum(p.value(y) for p in parts if p.value(y) is not None) for y in years}))
+
+
 @per_version(maxsize=64)
 def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
            industry: str = ALL_INDUSTRIES) -> tuple[Place, ...]:
@@ -121,52 +179,250 @@ def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, .
 
 
 @per_version(maxsize=256)
+def years(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
+          industry: str = ALL_INDUSTRIES) -> tuple[int, ...]:
+    """The years in which some place of `kinds` has a figure (not null) in the dataset, in order: what `year`,
+    `from` and `to` default to (the latest, the first and the last)."""
+    return tuple(sorted({year for p in places(snapshot, dataset, indicator, kinds, industry)
+                         for year, (value, _) in p.figures.items() if value is not None}))
+
+
+def state_years(snapshot: Snapshot, datasets: tuple[str, ...], industry: str) -> tuple[int, ...]:
+    """The years with state exports of `industry` in any of `datasets` (the Census ones, whose years are combined)."""
+    return tuple(sorted({y for d in datasets for y in years(snapshot, d, "exports_goods", ("state",), industry)}))
+
+
+@per_version(maxsize=256)
 def changes(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...], start: int,
             end: int) -> MappingProxyType:
     """{code: Change from `start` to `end`} for every place of `places` (growth and CAGR rankings of any kind)."""
     return MappingProxyType({p.code: p.change(start, end) for p in places(snapshot, dataset, indicator, kinds)})
 
 
-@dataclass(frozen=True, slots=True)
-class Measure:
-    """One measure of every metro in a year, and the national denominator of shares of it."""
+@per_version(maxsize=64)
+def over_territory(snapshot: Snapshot, dataset: str, indicator: str, scope_id: str | None) -> NationalTotals:
+    """National totals per year over the territory of a place's series, where `dataset` gives them
+    (models.territory: Puerto Rico's metros divide their population by the United States and Puerto Rico rows);
+    else the dataset's own (national())."""
+    how = territory.NATIONAL.get((indicator, scope_id))
+    if how is None or how.dataset != dataset:
+        return national(snapshot, dataset, indicator)
+    scope = SCOPES[scope_id]
+    expected = len(scope.territories) if how.rows == "nation" else None
+    totals, reasons = {}, {}
+    for year, total, count in snapshot.connection.execute(territory.national_by_year(indicator, scope)):
+        if expected is not None and count != expected:
+            reasons[year] = f"{dataset} gives {count} of the {expected} rows the national total is made of for {year}"
+        else:
+            totals[year] = total
+    return NationalTotals(MappingProxyType(totals), how.definition, MappingProxyType(reasons))
 
-    name: str
-    values: MappingProxyType  # CBSA code → figure or None
-    denominator: float | None
-    definition: str
-    dataset: str | None
+
+@per_version(maxsize=64)
+def states_total(snapshot: Snapshot, dataset: str, indicator: str, industry: str, partner: str,
+                 scope_id: str | None) -> NationalTotals:
+    """Per year, a dataset's figures summed over the states of a territory (the 50 states and DC, or with Puerto
+    Rico): one basis in every year of a state series, whichever file gives the year. A state the file covers that
+    year (it has figures of it) but lists no figure for had none (the files leave zero cells out); a year in which
+    the file does not cover one of those states, or withholds its figure, has no total, and the reason names them."""
+    if scope_id is None:
+        return NationalTotals(MappingProxyType({}), (
+            "none: shares of state exports are over the 50 states and DC (or those and Puerto Rico, for Puerto "
+            "Rico); other territories are in neither"))
+    scope, o = SCOPES[scope_id], Observation
+    names = dict(snapshot.connection.execute(
+        select(Geography.code, Geography.name).where(Geography.kind == "state", within(scope))).all())
+    rows = (select(o.year, Geography.code).join(Geography, Geography.id == o.geography_id)
+            .where(o.dataset_id == dataset, o.indicator == indicator, Geography.kind == "state", within(scope)))
+    covered: dict[int, set[str]] = {}
+    for year, code in snapshot.connection.execute(rows.distinct()):
+        covered.setdefault(year, set()).add(code)
+    values: dict[int, dict[str, float | None]] = {year: {} for year in covered}
+    for year, code, value in snapshot.connection.execute(
+            rows.add_columns(o.value).where(o.industry == industry, o.partner == partner)):
+        values[year][code] = value
+    totals, reasons = {}, {}
+    for year in sorted(covered):
+        lacking = sorted(names[c] for c in set(names) - covered[year])
+        withheld = sorted(names[c] for c, v in values[year].items() if v is None)
+        if lacking:
+            reasons[year] = (f"{dataset} covers {len(covered[year])} of the {len(names)} places of "
+                             f"{scope.definition} in {year} (not {_listed(lacking)}), so no total over them")
+        elif withheld:
+            reasons[year] = f"{dataset} withholds the {year} figure of {_listed(withheld)}, so no total over them"
+        else:
+            totals[year] = sum(v for v in values[year].values() if v is not None)
+    return NationalTotals(MappingProxyType(totals), (
+        f"the sum of {scope.definition} in the dataset of each year (the same rows in every year; not the file's "
+        f"national row, which some files give with other territories and unallocated exports and some lack)"),
+        MappingProxyType(reasons))
 
 
-CONCENTRATION_SOURCES = {"population": "census-population-2019", "real_gdp": "metro-monitor-2021",
-                         "jobs": "metro-monitor-2021", "exports_goods": "ita-metro-exports"}
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 @per_version(maxsize=4)
-def metros(snapshot: Snapshot) -> tuple[Place, ...]:
-    """Every CBSA with its land area as its only figure (year 0), in code order."""
-    rows = snapshot.connection.execute(select(Geography.code, Geography.name, Geography.metro_type,
-                                              Geography.land_area_m2)
-                                       .where(Geography.kind == "metro").order_by(Geography.code))
-    return tuple(Place(r.code, r.name, MappingProxyType({0: (r.land_area_m2, "ok")}), "metro", r.metro_type)
-                 for r in rows)
+def points(snapshot: Snapshot) -> MappingProxyType:
+    """{geography id: {lat, lon, vintage}}: every CBSA's internal point (models.delineation.map_points)."""
+    return MappingProxyType({r.id: MappingProxyType({"lat": r.intpt_lat, "lon": r.intpt_lon, "vintage": r.vintage})
+                             for r in snapshot.connection.execute(map_points())})
 
 
-def measures(snapshot: Snapshot, year: int) -> dict[str, Measure]:
-    """Land area, population, real GDP, jobs and goods exports of every metro in `year`, with their national
-    denominators."""
-    cbsas = metros(snapshot)
-    land = {p.code: p.value(0) for p in cbsas}
-    found = {"land_area": Measure("land_area", MappingProxyType(land), sum(v for v in land.values() if v), (
-        "land area of every CBSA in the store (TIGER 2015 layer, else 2009): the sources give no national land "
-        "area, so this is a share of CBSA land, metro and micro"), None)}
-    for name, dataset in CONCENTRATION_SOURCES.items():
-        values = {p.code: p.value(year) for p in places(snapshot, dataset, name, ("metro",)) if year in p.figures}
-        nation = places(snapshot, dataset, name, ("nation",))
-        if nation and year in nation[0].figures:
-            denominator, definition = nation[0].value(year), f"the United States row of {dataset}"
+@per_version(maxsize=4)
+def heirs(snapshot: Snapshot) -> MappingProxyType:
+    """{geography id: the current CBSA holding most of its land (kind, code, name)} for every retired CBSA that has
+    one (models.delineation.successor)."""
+    heir = aliased(Geography)
+    rows = snapshot.connection.execute(select(Geography.id, heir.kind, heir.code, heir.name)
+                                       .join(heir, heir.id == Geography.successor_id))
+    return MappingProxyType({r.id: MappingProxyType({"kind": r.kind, "code": r.code, "name": r.name}) for r in rows})
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """A CBSA of a year's universe, as the delineation in force defines it."""
+
+    code: str
+    title: str
+    territory: str
+    land_area_m2: int | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Universe:
+    """The metropolitan areas of the delineation in force for a year, and the codes sources file them under."""
+
+    year: int
+    areas: tuple[Area, ...]  # in code order
+    aliases: MappingProxyType  # code outside the universe → the universe's code for that area
+
+
+@per_version(maxsize=32)
+def universe(snapshot: Snapshot, year: int) -> Universe:
+    areas = tuple(Area(r.code, r.title, r.territory, r.land_area_m2, r.source)
+                  for r in snapshot.connection.execute(in_force(year)))
+    edges = [tuple(r) for r in snapshot.connection.execute(succession_edges())]
+    return Universe(year, areas, MappingProxyType(aliases((a.code for a in areas), edges)))
+
+
+@dataclass(frozen=True, slots=True)
+class Denominator:
+    value: float | None
+    definition: str
+    dataset: str
+    reason: str | None  # why value is None
+
+
+@per_version(maxsize=64)
+def denominator(snapshot: Snapshot, measure: str, scope_id: str, year: int) -> Denominator:
+    """The national figure of a measure over a territory in a year (models.territory), or None with the reason:
+    the sources have none for the year, or lack one of the rows it is made of."""
+    scope, how = SCOPES[scope_id], territory.NATIONAL[measure, scope_id]
+    dataset = how.dataset or territory.land_dataset(year)[0]
+    total, count = snapshot.connection.execute(territory.national(measure, scope, year)).one()
+    expected = {"nation": len(scope.territories), "all": count or 1, "states": snapshot.connection.scalar(
+        select(func.count()).select_from(Geography).where(Geography.kind == "state", within(scope)))}[how.rows]
+    reason = (f"{dataset} has no {measure} figures for {year}" if not count else
+              f"{dataset} gives {count} of the {expected} rows this total is made of for {year}"
+              if count != expected else None)
+    return Denominator(None if reason else total, territory.definition(measure, scope, year), dataset, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One measure of every CBSA of a year's universe, and the national denominator of shares of it over a
+    territory."""
+
+    name: str
+    values: MappingProxyType  # universe code → figure or None
+    under: MappingProxyType  # universe code → the code whose figure it took, where that is another one
+    dataset: str  # where the figures come from
+    scope: Scope  # the territory of the share
+    scope_reason: str | None  # why it is not the territory asked for
+    denominator: Denominator
+
+
+CONCENTRATION_SOURCES = {**PER_SOURCES["metro"], "exports_goods": "ita-metro-exports"}
+
+
+def measures(snapshot: Snapshot, year: int, asked: Scope) -> dict[str, Measure]:
+    """Land area, population, real GDP, jobs and goods exports of every CBSA of the universe of `year`, each with
+    its national denominator over the territory asked, or the one the sources give (national_scope)."""
+    found = universe(snapshot, year)
+    codes = [a.code for a in found.areas]
+    result = {}
+    for name, dataset in {"land_area": vintage_in_force(year).source, **CONCENTRATION_SOURCES}.items():
+        scope, why = territory.national_scope(name, asked)
+        if name == "land_area":  # the delineation's own land: its codes are the universe's
+            values, under = {a.code: a.land_area_m2 for a in found.areas}, {}
         else:
-            totals = national(snapshot, dataset, name)
-            denominator, definition = totals.values.get(year), totals.definition
-        found[name] = Measure(name, MappingProxyType(values), denominator, definition, dataset)
-    return found
+            figures = {p.code: p.value(year) for p in places(snapshot, dataset, name, ("metro",))}
+            values, under = attribute(codes, found.aliases, figures)
+        result[name] = Measure(name, MappingProxyType(values), MappingProxyType(under), dataset, scope, why,
+                               denominator(snapshot, name, scope.id, year))
+    return result
+
+
+def measure_years(snapshot: Snapshot, name: str) -> tuple[str, tuple[int, ...]]:
+    """(dataset, years with metro figures) of a measure of concentration; land area has no year: ITA's exports'."""
+    dataset = CONCENTRATION_SOURCES.get(name, "ita-metro-exports")
+    return dataset, years(snapshot, dataset, "exports_goods" if name == "land_area" else name, ("metro",))
+
+
+@per_version(maxsize=16)
+def per(snapshot: Snapshot, indicator: str, dataset: str, kind: str) -> Per:
+    """The denominator of ratios per `indicator` (per=population) for places of `kind`, from `dataset`."""
+    delineation = snapshot.connection.scalar(select(Dataset.delineation).where(Dataset.id == dataset))
+    return Per(indicator, dataset, delineation,
+               MappingProxyType({p.code: p for p in places(snapshot, dataset, indicator, (kind,))}))
+
+
+@per_version(maxsize=4)
+def principal_states(snapshot: Snapshot) -> MappingProxyType:
+    """{CBSA code: the FIPS codes of its principal states} for every CBSA."""
+    cbsa, state = Geography.__table__.alias("cbsa"), Geography.__table__.alias("state")
+    found: dict[str, tuple[str, ...]] = {}
+    for code, fips in snapshot.connection.execute(
+            select(cbsa.c.code, state.c.code)
+            .join(geography_states, geography_states.c.geography_id == cbsa.c.id)
+            .join(state, state.c.id == geography_states.c.state_id)
+            .where(cbsa.c.kind == "metro").order_by(cbsa.c.code, state.c.code)):
+        found[code] = (*found.get(code, ()), fips)
+    return MappingProxyType(found)
+
+
+@per_version(maxsize=256)
+def kinds(snapshot: Snapshot, dataset: str, indicators: tuple[str, ...]) -> frozenset[str]:
+    """The kinds of place (nation, state, metro, unallocated) a dataset has figures of `indicators` for."""
+    return frozenset(kind for kind in ("nation", "state", "metro", "unallocated")
+                     if snapshot.connection.scalar(has_kind(dataset, indicators, kind)))
+
+
+@per_version(maxsize=4)
+def industry_codes(snapshot: Snapshot) -> frozenset[str]:
+    """Every industry code the data hold (/v1/industries)."""
+    return frozenset(snapshot.connection.scalars(select(Industry.code)))
+
+
+@per_version(maxsize=4)
+def partner_codes(snapshot: Snapshot) -> MappingProxyType:
+    """{any code a partner is known by, upper case: the partner's own code} (models.observation.PartnerCode)."""
+    return MappingProxyType(dict(snapshot.connection.execute(select(PartnerCode.code, PartnerCode.partner)).all()))
+
+
+@dataclass(frozen=True, slots=True)
+class GeographyIndex:
+    """Every place in the store by id, and the ids by kind and code."""
+
+    by_id: MappingProxyType  # id → (kind, code)
+    ids: MappingProxyType  # (kind, code) → id
+
+
+@per_version(maxsize=4)
+def geographies(snapshot: Snapshot) -> GeographyIndex:
+    """Every place by id and by kind and code: how observations' place ids become codes, and codes ids."""
+    rows = snapshot.connection.execute(select(Geography.id, Geography.kind, Geography.code)).all()
+    return GeographyIndex(MappingProxyType({r.id: (r.kind, r.code) for r in rows}),
+                          MappingProxyType({(r.kind, r.code): r.id for r in rows}))

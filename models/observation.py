@@ -1,4 +1,4 @@
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -15,8 +15,9 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from models.base import Base
 from models.geography import Geography
@@ -144,6 +145,10 @@ INDICATORS = {i.name: i for i in (
     Indicator("output_per_person", "Real GDP per person", "USD", "real (2019 dollars)"),
 )}
 EXPORTS = ("exports_goods", "exports_goods_services")
+# The dataset a ratio's denominator (per=) comes from, for each kind of place: one source each, its own figures (the
+# Census estimates rather than Metro Monitor's derived population). States have none loaded.
+PER_SOURCES = {"metro": {"population": "census-population-2019", "jobs": "metro-monitor-2021",
+                         "real_gdp": "metro-monitor-2021"}}
 
 
 class AmbiguousDataset(ValueError):
@@ -155,13 +160,15 @@ def figure(value: float | None) -> int | float | None:
     return None if value is None else int(value) if float(value).is_integer() else float(value)
 
 
-def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: str | None = None,
+def series(geography_id: int | Iterable[int], indicators: Iterable[str] | None = None, dataset: str | None = None,
            year_from: int | None = None, year_to: int | None = None, industries: Iterable[str] | None = (ALL_INDUSTRIES,),
            naics_level: int | None = None, partner: str = WORLD) -> Select:
-    """The observations of one place, ordered by dataset, indicator, industry and year."""
+    """The observations of one place (or of several, by id), ordered by place, dataset, indicator, industry and
+    year."""
     o = Observation
-    query = select(o.dataset_id, o.indicator, o.industry, o.partner, o.year, o.value, o.status).where(
-        o.geography_id == geography_id, o.partner == partner)
+    ids = [geography_id] if isinstance(geography_id, int) else list(geography_id)
+    query = select(o.geography_id, o.dataset_id, o.indicator, o.industry, o.partner, o.year, o.value, o.status,
+                   o.note).where(o.geography_id.in_(ids), o.partner == partner)
     if indicators is not None:
         query = query.where(o.indicator.in_(list(indicators)))
     if dataset is not None:
@@ -175,7 +182,26 @@ def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: 
             Industry.level == naics_level, Industry.classification == "naics", Industry.aggregate.is_(False))))
     elif industries is not None:
         query = query.where(o.industry.in_(list(industries)))
-    return query.order_by(o.dataset_id, o.indicator, o.industry, o.year)
+    return query.order_by(o.geography_id, o.dataset_id, o.indicator, o.industry, o.year)
+
+
+def partners_of(geography_ids: Iterable[int], indicators: Iterable[str], dataset: str | None = None) -> Select:
+    """The partners some places have figures of `indicators` for (in a dataset, if given), in code order."""
+    o = Observation
+    query = select(o.partner).distinct().where(o.geography_id.in_(list(geography_ids)),
+                                               o.indicator.in_(list(indicators)))
+    if dataset is not None:
+        query = query.where(o.dataset_id == dataset)
+    return query.order_by(o.partner)
+
+
+def has_kind(dataset: str, indicators: Iterable[str], kind: str) -> Select:
+    """Whether a dataset has figures of `indicators` for some place of `kind`: at most one probe of the primary key
+    (dataset, indicator, place, ...) per place of that kind, whatever the size of the dataset."""
+    o = Observation
+    figures = select(o.year).where(o.dataset_id == dataset, o.indicator.in_(list(indicators)),
+                                   o.geography_id == Geography.id)
+    return select(select(Geography.id).where(Geography.kind == kind, figures.exists()).exists())
 
 
 def with_industry_titles(query: Select) -> Select:
@@ -187,7 +213,8 @@ def with_industry_titles(query: Select) -> Select:
 def place_series(kinds: tuple[str, ...], indicators: tuple[str, ...]) -> Select:
     """One query for a place's series of `indicators`: the place (one of `kinds`, by code) and its figures in a
     dataset; run with {"code": ..., "dataset": ...}. A place without figures in the dataset comes back as one row
-    whose figure columns are null; an unknown place as no row.
+    whose figure columns are null; an unknown place as no row. Each row also names the place's successor (a retired
+    CBSA's: successor_code and successor_name, else null).
 
     `kinds` and `indicators` are written into the statement as literals: build it once (an expanding IN list
     would be rendered again on every run).
@@ -196,9 +223,11 @@ def place_series(kinds: tuple[str, ...], indicators: tuple[str, ...]) -> Select:
     figures = and_(o.geography_id == Geography.id, o.dataset_id == bindparam("dataset"),
                    o.indicator.in_([literal(i) for i in indicators]), o.industry == ALL_INDUSTRIES,
                    o.partner == WORLD)
+    heir = aliased(Geography)
     return (select(Geography.kind, Geography.code, Geography.name, o.dataset_id, o.indicator, o.year, o.value,
-                   o.status)
-            .select_from(Geography).outerjoin(o, figures)
+                   o.status, o.note, Geography.current, Geography.territory, heir.code.label("successor_code"),
+                   heir.name.label("successor_name"))
+            .select_from(Geography).outerjoin(o, figures).outerjoin(heir, heir.id == Geography.successor_id)
             .where(Geography.kind.in_([literal(k) for k in kinds]), Geography.code == bindparam("code"))
             .order_by(o.indicator, o.year))
 
@@ -207,9 +236,10 @@ METRO_EXPORTS = place_series(("metro", "unallocated"), EXPORTS)
 
 
 def sorted_metros(query: Select, sort: str, year: int | None = None) -> Select:
-    """Metros (a select of Geography) in `sort` order (name, code or exports; '-' first for descending); with a
-    `year`, each row also carries the metro's ITA goods exports that year (value and status, null where there is no
-    figure: they sort last). `with_exports` turns such a row into the Geography the schema dumps."""
+    """Metros (a select of Geography), CBSAs before unallocated rows, each kind in `sort` order (name, code or
+    exports; '-' first for descending); with a `year`, each row also carries the metro's ITA goods exports that year
+    (value and status, null where there is no figure: they sort last). `listed` turns a row into the Geography the
+    schema dumps."""
     key, descending = sort.lstrip("-"), sort.startswith("-")
     o = Observation
     if year is not None:
@@ -221,12 +251,17 @@ def sorted_metros(query: Select, sort: str, year: int | None = None) -> Select:
     else:
         column = Geography.name if key == "name" else Geography.code
         ordered = column.desc() if descending else column
-    return query.order_by(ordered, Geography.code)
+    return query.order_by(Geography.kind, ordered, Geography.code)
 
 
-def with_exports(row, year: int) -> Geography:
-    geo, value, status = row
-    geo.exports = {"year": year, "value": value, "status": status or "not_available", "dataset": "ita-metro-exports"}
+def listed(row, year: int | None, points: Mapping[int, dict]) -> Geography:
+    """A row of sorted_metros as the Geography the list dumps: with its internal point ({geography id: point}) and,
+    given a year, its exports."""
+    geo = row if year is None else row[0]
+    geo.internal_point = points.get(geo.id)
+    if year is not None:
+        geo.exports = {"year": year, "value": row[1], "status": row[2] or "not_available",
+                       "dataset": "ita-metro-exports"}
     return geo
 
 
@@ -277,3 +312,35 @@ def national_totals(dataset: str, indicator: str, industry: str = ALL_INDUSTRIES
     nation = base.add_columns(func.sum(o.value), func.count(o.value)).where(Geography.kind == "nation")
     parts = base.add_columns(func.sum(o.value), func.count(o.value)).where(Geography.kind != "nation")
     return nation, parts
+
+
+KEY = (Observation.dataset_id, Observation.indicator, Observation.geography_id, Observation.industry,
+       Observation.partner, Observation.year)  # the primary key, in its order
+
+
+def observations(datasets: Iterable[str] = (), indicators: Iterable[str] = (), geography_ids: Iterable[int] = (),
+                 kinds: Iterable[str] = (), industries: Iterable[str] = (), partners: Iterable[str] = (),
+                 year_from: int | None = None, year_to: int | None = None, after: tuple | None = None) -> Select:
+    """Observations in primary-key order, each filter given (an empty one is no filter), after the key `after`
+    (keyset pagination: the next page starts where the index left off, whatever the table's size)."""
+    o = Observation
+    query = select(*KEY, o.value, o.status).order_by(*KEY)
+    for column, values in ((o.dataset_id, datasets), (o.indicator, indicators), (o.geography_id, geography_ids),
+                           (o.industry, industries), (o.partner, partners)):
+        if values:
+            query = query.where(column.in_(list(values)))
+    if kinds:
+        query = query.where(o.geography_id.in_(select(Geography.id).where(Geography.kind.in_(list(kinds)))))
+    if year_from is not None:
+        query = query.where(o.year >= year_from)
+    if year_to is not None:
+        query = query.where(o.year <= year_to)
+    if after is not None:
+        query = query.where(tuple_(*KEY) > tuple_(*after))
+    return query
+
+
+def long_form(rows, places: Mapping[int, tuple[str, str]]) -> list[dict]:
+    """Rows of observations() as the API writes them, the place as its kind and code (`places`: id → both)."""
+    return [{"dataset": r[0], "indicator": r[1], "kind": places[r[2]][0], "code": places[r[2]][1], "industry": r[3],
+             "partner": r[4], "year": r[5], "value": figure(r[6]), "status": r[7]} for r in rows]

@@ -97,6 +97,10 @@ class PointSchema(ma.Schema):
     dataset = fields.String()
     indicator = fields.String()
     level = Figure(allow_none=True, metadata={"description": "The source figure, when `units` is not level."})
+    note = fields.String(allow_none=True, metadata={"description": (
+        "Why the figure is null, where the status alone does not say (e.g. the area was not a metropolitan area "
+        "in the delineation in force that year), or why a value in `units` could not be computed from the year's "
+        "figure (its status is then not_available); null otherwise.")})
 
 
 class UnitsArgs(ma.Schema):
@@ -111,8 +115,21 @@ class UnitsArgs(ma.Schema):
             raise ma.ValidationError("is required with units=index", "base_year")
 
 
+class PerArgs(ma.Schema):
+    per = fields.String(validate=validate.OneOf(["population", "jobs", "real_gdp"]), metadata={"description": (
+        "Divide each figure by the place's population (or jobs) in the same year: exports per person. The "
+        "denominator's dataset is named in the response; a ratio of nominal to real dollars (real_gdp) is refused.")})
+
+    @ma.validates_schema
+    def not_a_share(self, data, **kwargs):
+        if "per" in data and data.get("units") == "share":
+            raise ma.ValidationError("cannot be combined with units=share", "per")
+
+
 class UnitsBasisSchema(ma.Schema):
-    dataset = fields.String()
+    dataset = fields.String(metadata={"description": "The dataset of the first year (see `datasets`)."})
+    datasets = fields.List(fields.String(), metadata={
+        "description": "Every dataset of this series, in year order: a state's Census files make one series."})
     indicator = fields.String()
     industry = fields.String()
     units = fields.String()
@@ -121,6 +138,10 @@ class UnitsBasisSchema(ma.Schema):
     denominator_values = fields.Dict(keys=fields.String(), values=Figure(allow_none=True))
     base_year = fields.Integer()
     base_value = Figure(allow_none=True)
+    per = fields.String(metadata={"description": "per=: the indicator each figure is divided by."})
+    per_dataset = fields.String(metadata={"description": "per=: the dataset of the denominator."})
+    per_values = fields.Dict(keys=fields.String(), values=Figure(allow_none=True),
+                             metadata={"description": "per=: the denominator in each year (null: none)."})
 
 
 class SeriesSchema(ma.Schema):
@@ -129,7 +150,16 @@ class SeriesSchema(ma.Schema):
     sources = fields.List(fields.Nested(SourceSchema))
     units = fields.String(dump_default="level")
     units_basis = fields.List(fields.Nested(UnitsBasisSchema))
+    caveats = fields.List(fields.String(), metadata={"description": "per=: how the ratio's two sides may differ."})
     data = fields.List(fields.Nested(PointSchema))
+    successor = fields.Nested(PlaceSchema, allow_none=True, metadata={
+        "description": "A metro series of a retired CBSA code: the current CBSA holding most of its land (also a "
+                       "Link header, rel=\"successor\"); null for a current one."})
+    hint = fields.String(metadata={"description": "Why a metro series has no figures."})
+
+
+class SeriesPanelSchema(ma.Schema):
+    series = fields.List(fields.Nested(SeriesSchema), metadata={"description": "One series per place, as asked."})
 
 
 class ChangeSchema(ma.Schema):
