@@ -8,7 +8,7 @@ PORT ?= 8000
 # Admin URL of the PostgreSQL server the test suite runs against a second time (scratch databases).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install install-test store serve test lint test-sqlite test-postgres fuzz bench openapi lock clean
+.PHONY: install install-test store serve serve-prod stop-prod test lint test-sqlite test-postgres fuzz bench openapi lock clean
 
 # What serving needs (make serve); the test tools come on top (make test).
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -29,6 +29,16 @@ store: install  ## Build (or update) the SQLite store from DATA_DIR.
 
 serve: store  ## Serve the API on the real data at http://$(HOST):$(PORT).
 	EXPORTS_DATA_DIR=$(DATA_DIR) $(BIN)/gunicorn --bind $(HOST):$(PORT) wsgi:app
+
+$(VENV)/.installed-deploy: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[deploy]'
+	touch $@
+
+serve-prod: $(VENV)/.installed-deploy  ## The production topology on loopback: nginx edge at :8080, API hosts at :8001, :8002.
+	EXPORTS_DATA_DIR=$(DATA_DIR) $(BIN)/python deploy/topology.py start
+
+stop-prod: $(VENV)/.installed-deploy  ## Stop what serve-prod started.
+	$(BIN)/python deploy/topology.py stop
 
 test: lint test-sqlite test-postgres  ## Lint, then the whole suite on SQLite, then on PostgreSQL.
 

@@ -62,6 +62,8 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=16 * 1024,
         # Request headers in all (as nginx's default buffers); gunicorn.conf.py bounds each line and their number.
         MAX_HEADER_BYTES=32 * 1024,
+        # Compress responses here (brotli, gzip); off on hosts behind the nginx edge, which compresses instead.
+        COMPRESS=True,
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],  # streamed responses (downloads) compressed chunk by chunk
         COMPRESS_MIN_SIZE=1024,
@@ -103,7 +105,8 @@ def create_app(config: dict | None = None) -> Flask:
     limits.init_app(app)
     formats.init_app(app)
     cors.init_app(app)
-    Compress(app)
+    if app.config["COMPRESS"]:
+        Compress(app)
     api = Api(app)
     for module in (metros, states, nation, observations, plans, stats, codes, downloads, limits):
         api.register_blueprint(module.blp)
