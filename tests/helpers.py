@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
 
+import openpyxl
 import orjson
 import redis
 from sqlalchemy import create_engine, text
@@ -523,3 +524,43 @@ def private_postgres():
         yield server
     finally:
         server.remove()
+
+
+# Reloads under load (test_faults, test_edge): a doubled copy of the fixtures, the summary's totals, a build process.
+SUMMARY = "/v1/stats/summary?year=2023&base_year=2013"
+FLASK = (sys.executable, "-m", "flask")
+
+
+def wait_for(condition, timeout: float = 15, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout} s: {condition}")
+
+
+def doubled_ita(target):
+    """A copy of the fixture data whose ITA metro export figures are all doubled."""
+    shutil.copytree(FIXTURES, target)
+    path = target / "ita" / "ITA_MSA_Export_Series.xlsx"
+    book = openpyxl.load_workbook(path)
+    for row in book.worksheets[0].iter_rows(min_row=2, min_col=3):
+        for cell in row:
+            if isinstance(cell.value, (int, float)):
+                cell.value = cell.value * 2
+    book.save(path)
+    return target
+
+
+def totals(body: dict) -> tuple:
+    return (body["metros_only"]["total"], body["metros_only"]["base_total"], body["with_unallocated"]["total"],
+            body["with_unallocated"]["base_total"], body["national_total"],
+            tuple((u["code"], u["value"], u["base_value"]) for u in body["unallocated"]))
+
+
+def data_build(url: str, data_dir) -> subprocess.Popen:
+    env = {**os.environ, "EXPORTS_DATABASE_URL": url}
+    return subprocess.Popen([*FLASK, "--app", "wsgi", "data", "build", "--data-dir", str(data_dir), "--force"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

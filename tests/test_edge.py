@@ -22,15 +22,19 @@ from helpers import (
     POSTGRES,
     PROBLEM,
     REAL_DATA,
+    SUMMARY,
     Load,
     Reply,
     call,
+    data_build,
+    doubled_ita,
     private_postgres,
     report,
     scratch_store,
     topology,
+    totals,
+    wait_for,
 )
-from test_faults import SUMMARY, data_build, doubled_ita, totals, wait_for
 
 from api import create_app
 
@@ -42,8 +46,8 @@ RATE_HEADERS = ("ratelimit", "ratelimit-policy", "x-ratelimit-limit", "x-ratelim
 CLIENT_A, CLIENT_B, CLIENT_C = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 TOPOLOGY_MARKS = (
     pytest.mark.slow,
-    pytest.mark.skipif(not (shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")), reason="nginx is not installed (apt-get install nginx; "
-                                                              ".ci/run installs it)"),
+    pytest.mark.skipif(not (shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")),
+                       reason="nginx is not installed (apt-get install nginx; .ci/run installs it)"),
     pytest.mark.skipif(not POSTGRES, reason="the production topology runs over PostgreSQL: run with "
                                             "EXPORTS_TEST_POSTGRES_URL (make test-postgres)"),
 )
