@@ -119,7 +119,8 @@
 
   function query(params) {
     const entries = Object.entries(params).filter(([, v]) => v !== null && v !== undefined && v !== "");
-    return entries.length ? "?" + entries.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&") : "";
+    const encode = v => encodeURIComponent(v).replaceAll("%2C", ",");  // lists read better with their commas
+    return entries.length ? "?" + entries.map(([k, v]) => `${k}=${encode(v)}`).join("&") : "";
   }
 
   // ---- routing ------------------------------------------------------------------------------------------------
@@ -140,7 +141,7 @@
   let shown = null;
 
   async function route() {
-    const {name, arg, params} = current();
+    const hash = location.hash, {name, arg, params} = current();
     for (const section of document.querySelectorAll(".view")) section.hidden = section.id !== `view-${name}`;
     for (const link of document.querySelectorAll("nav a")) {
       if (link.dataset.view === name) link.setAttribute("aria-current", "page");
@@ -155,12 +156,15 @@
     section.dataset.state = "loading";
     try {
       await views[name](section, arg, params);
-      section.dataset.state = "ready";
     } catch (error) {
-      if (error.name === "AbortError") return;  // a newer view change took over
+      if (error.name === "AbortError" || hash !== location.hash) return;  // a newer view change took over
       section.dataset.state = "error";
       problem(error);
+      return;
     }
+    if (hash !== location.hash) return;
+    section.dataset.drawn = hash;  // what the view shows (and a signal for tests and scripts)
+    section.dataset.state = "ready";
   }
 
   function problem(error) {
@@ -241,6 +245,7 @@
 
   const resizing = new ResizeObserver(entries => {
     for (const entry of entries) {
+      if (entry.target.classList.contains("map")) scaleLegend(entry.target.closest("figure"));
       const chart = entry.target.chart;
       if (chart && Math.abs(chart.width - entry.target.clientWidth) > 1) chart.setSize(chartSize(entry.target));
     }
@@ -464,10 +469,10 @@
   }
 
   const RANKED = {
-    value: {column: "Exports", format: UNITS.level.full},
-    share: {column: "Share of the national total", format: UNITS.share.full},
-    growth: {column: "Growth", format: UNITS.percent_change.full},
-    cagr: {column: "CAGR", format: v => signed(v, twoDecimals) + " % a year"},
+    value: {column: "Exports", phrase: "exports", format: UNITS.level.full},
+    share: {column: "Share of the national total", phrase: "share of the national total", format: UNITS.share.full},
+    growth: {column: "Growth", phrase: "growth", format: UNITS.percent_change.full},
+    cagr: {column: "CAGR (% a year)", phrase: "compound annual growth", format: v => signed(v, twoDecimals) + " %"},
   };
 
   function yearOptions(select, years, chosen) {
@@ -480,8 +485,9 @@
     const span = by === "growth" || by === "cagr";
     const last = years[years.length - 1];
     const year = Number(params.get("year")) || last;
+    // growth over the latest year; compound growth over all the years
     const to = Number(params.get("to")) || last;
-    const from = Number(params.get("from")) || years.find(y => y < to) || years[0];
+    const from = Number(params.get("from")) || (by === "growth" ? years.filter(y => y < to).pop() : years[0]);
     const controls = $(".controls", section);
     $("select[name=by]", controls).value = by;
     yearOptions($("select[name=year]", controls), [...years].reverse(), year);
@@ -489,19 +495,21 @@
     yearOptions($("select[name=to]", controls), years.filter(y => y > years[0]), to);
     for (const label of controls.querySelectorAll(".for-year")) label.hidden = span;
     for (const label of controls.querySelectorAll(".for-span")) label.hidden = !span;
-    controls.onchange = () => {
+    controls.onchange = event => {
       const next = $("select[name=by]", controls).value;
-      const nextSpan = next === "growth" || next === "cagr";
-      go("ranking", null, {by: next, ...(nextSpan ? {from: $("select[name=from]", controls).value,
-                                                     to: $("select[name=to]", controls).value}
-                                                  : {year: $("select[name=year]", controls).value})});
+      if (event.target.name === "by") {  // the year stays between value and share; else that measure's defaults
+        go("ranking", null, {by: next, year: span || next === "growth" || next === "cagr" ? null : year});
+      }
+      else if (span) go("ranking", null, {by, from: $("select[name=from]", controls).value,
+                                          to: $("select[name=to]", controls).value});
+      else go("ranking", null, {by, year: $("select[name=year]", controls).value});
     };
     const url = `/v1/rankings/metros${query({by, ...(span ? {from, to} : {year}), limit: 1000})}`;
     const body = await api(url);
     const result = $(".result", section);
     result.hidden = false;
     const when = span ? `${body.start_year}–${body.end_year}` : String(body.year);
-    $(".summary", result).textContent = `${body.ranked} metros ranked by ${RANKED[by].column.toLowerCase()}, ${when}` +
+    $(".summary", result).textContent = `${body.ranked} metros ranked by ${RANKED[by].phrase}, ${when}` +
       (body.excluded_count ? `; ${body.excluded_count} excluded (no figure to rank).` : ".");
     rankingTable($("table", result), body, by, span);
     const excluded = $(".excluded", result);
@@ -554,8 +562,8 @@
         return el("td", {class: "numeric with-bar"}, el("span", {class: "figure"}, c.text(r)), bar);
       }))));
       for (const [bar, fraction] of bars) bar.style.width = `${(fraction * 100).toFixed(2)}%`;
-      node.replaceChildren(el("caption", {}, `Metros by ${RANKED[by].column.toLowerCase()}; select a column's ` +
-                                            "header to sort by it."), el("thead", {}, head), tbody);
+      node.replaceChildren(el("caption", {}, `Metros by ${RANKED[by].phrase}; select a column's header to sort ` +
+                                            "by it."), el("thead", {}, head), tbody);
     }
     draw();
   }
@@ -578,7 +586,9 @@
     const [body, us] = await Promise.all([api(url), outlines()]);
     const projection = d3.geoAlbersUsaTerritories().scale(1300).translate([MAP_SIZE[0] / 2, MAP_SIZE[1] / 2]);
     const path = d3.geoPath(projection);
-    const withFigure = body.data.filter(m => m.exports && m.exports.value !== null);
+    const rows = body.data.filter(m => m.exports && m.exports.value !== null);
+    const withFigure = rows.filter(m => m.type !== "unallocated");
+    const unallocated = rows.filter(m => m.type === "unallocated");  // ITA's rows for no one place
     const drawn = [], undrawn = [];
     for (const metro of withFigure) {
       const point = metro.internal_point && projection([metro.internal_point.lon, metro.internal_point.lat]);
@@ -599,6 +609,7 @@
     const figure = $("figure", section);
     figure.hidden = false;
     const total = withFigure.reduce((sum, m) => sum + m.exports.value, 0);
+    const listed = list => list.map(m => `${m.name} ${compactDollars.format(m.exports.value)}`).join("; ");
     $("figcaption", figure).replaceChildren(el("strong", {}, `Exports of goods by metro, ${year}`),
       ` ${drawn.length} metros drawn at their internal points, each circle's area proportional to its exports.`);
     const host = $(".map", figure);
@@ -606,8 +617,12 @@
                                     `figure for ${year}. The same figures are in the table below.`);
     host.replaceChildren(map);
     $(".legend", figure).replaceChildren(...sizeLegend(largest, radius));
-    $(".undrawn", figure).textContent = undrawn.length ? `Not drawn (no internal point in the delineation files): ${
-      undrawn.map(d => `${d.metro.name} ${compactDollars.format(d.metro.exports.value)}`).join("; ")}.` : "";
+    scaleLegend(figure);
+    resizing.observe(host);
+    $(".undrawn", figure).textContent = [
+      undrawn.length && `Not drawn, no internal point in the delineation files: ${listed(undrawn.map(d => d.metro))}.`,
+      unallocated.length && `Not drawn, exports ITA allocates to no metro: ${listed(unallocated)}.`,
+    ].filter(Boolean).join(" ");
     $(".sources", figure).replaceChildren(`Figures: ITA Metropolitan Export Series (dataset `,
       el("a", {href: "/v1/datasets/ita-metro-exports"}, "ita-metro-exports"),
       `), ${withFigure.length} metros with a figure for ${year}, together ${compactDollars.format(total)}. Points: ` +
@@ -620,14 +635,24 @@
       `Exports of goods by metro, ${year}, largest first`));
   };
 
+  // Circles for three round values, drawn at the map's own scale (scaleLegend sizes them as the map is shown).
   function sizeLegend(largest, radius) {
     const magnitude = 10 ** Math.floor(Math.log10(largest));
     const values = [magnitude * Math.floor(largest / magnitude), magnitude, magnitude / 10].filter(v => v >= 1);
-    const size = 2 * MAX_RADIUS + 4;
-    return ["Circle area: ", ...values.map(value => el("span", {class: "legend-item"},
-      svg("svg", {viewBox: `0 0 ${size} ${size}`, class: "legend-circle", "aria-hidden": "true"},
-          svg("circle", {cx: size / 2, cy: size - 2 - radius(value), r: radius(value).toFixed(2)})),
-      compactDollars.format(value)))];
+    return ["Circle area: ", ...values.map(value => {
+      const size = 2 * radius(value) + 2;
+      return el("span", {class: "legend-item"},
+        svg("svg", {viewBox: `0 0 ${size} ${size}`, class: "legend-circle", "aria-hidden": "true", "data-size": size},
+            svg("circle", {cx: size / 2, cy: size / 2, r: radius(value).toFixed(2)})),
+        compactDollars.format(value));
+    })];
+  }
+
+  function scaleLegend(figure) {
+    const scale = $(".map", figure).clientWidth / MAP_SIZE[0];
+    for (const node of figure.querySelectorAll(".legend-circle")) {
+      node.style.width = node.style.height = `${(node.dataset.size * scale).toFixed(1)}px`;
+    }
   }
 
   let plans = null;
