@@ -215,10 +215,10 @@ def test_up_to_five_metros_on_one_chart_in_one_request(page, server, client):
     search = page.get_by_label("Add a metro (up to 5)")
     search.press_sequentially("abilene", delay=30)
     page.locator("#compare-options [role=option]", has_text="Abilene, TX").click()
-    drawn(page, "compare?code=38900,31080,49740,10180&units=level")
+    drawn(page, "compare?code=38900,31080,49740,10180")
     assert len(chart(page, "#view-compare .chart")["labels"]) == 4
     page.get_by_role("button", name="Remove Los Angeles-Long Beach-Anaheim, CA").click()
-    drawn(page, "compare?code=38900,49740,10180&units=level")
+    drawn(page, "compare?code=38900,49740,10180")
     assert chart(page, "#view-compare .chart")["labels"] == [
         "Portland-Vancouver-Hillsboro, OR-WA", "Yuma, AZ", "Abilene, TX"]
     assert [q["code"] for path, q in api_requests(page) if path == "/v1/metros/exports"] == [

@@ -439,7 +439,8 @@
       el("span", {class: "swatch", "data-color": i}), el("a", {href: `#metro/${s.geography.code}`}, s.geography.name),
       el("button", {type: "button", "aria-label": `Remove ${s.geography.name}`,
                     onclick: () => go("compare", null, {code: codes.filter(c => c !== s.geography.code).join(","),
-                                                        units, base_year: baseYear})}, "×"))));
+                                                        units: params.get("units"),
+                                                        base_year: params.get("base_year")})}, "×"))));
     for (const swatch of chips.querySelectorAll(".swatch")) swatch.style.background = PALETTE[swatch.dataset.color];
     figure.hidden = false;
     const title = `Exports of ${all.map(s => s.geography.name).join(", ")}`;
