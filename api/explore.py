@@ -6,7 +6,7 @@ from it (one URI template per GET operation), so it can never list an operation 
 """
 
 import hashlib
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
@@ -21,11 +21,12 @@ TYPES = {".js": "text/javascript", ".css": "text/css", ".json": "application/jso
 blp = Blueprint("explore", __name__)
 
 
-@cache
 def entry_points(app: Flask) -> dict[str, str]:
     """Where to start, like GitHub's API root: the pages, then `<operationId>_url` for every GET operation of the
     spec as an RFC 6570 URI template (its path parameters, then its query parameters as `{?a,b}`). The references
     are relative to this document, so they hold behind any proxy, host or scheme."""
+    if "entry_points" in app.extensions:  # the spec is complete once the app serves; made on first use
+        return app.extensions["entry_points"]
     spec = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
     index = {"explorer_url": "/explore", "documentation_url": "/docs", "openapi_url": "/v1/openapi.json",
              "health_url": "/healthz", "readiness_url": "/readyz"}
@@ -35,7 +36,7 @@ def entry_points(app: Flask) -> dict[str, str]:
             continue
         query = [p["name"] for p in get.get("parameters", []) if p["in"] == "query"]
         index[f"{get['operationId']}_url"] = path + (f"{{?{','.join(query)}}}" if query else "")
-    return index
+    return app.extensions.setdefault("entry_points", index)
 
 
 @lru_cache(maxsize=64)

@@ -326,3 +326,21 @@ def test_every_view_is_reachable_from_the_keyboard(page, server):
     assert page.evaluate("document.activeElement.name") == "plan"
     page.keyboard.press("ArrowDown")  # a select changes with the arrow keys: the view follows
     drawn(page, "plan/los-angeles-2012")
+
+
+def test_the_apis_problems_and_empty_series_are_shown_as_the_api_words_them(page, server, client):
+    open_view(page, server, "metro/49740")
+    page.goto(f"{server.url}/explore#metro/99999")
+    page.locator("#view-metro[data-state=error]").wait_for()
+    problem = client.get("/v1/metros/99999/exports").get_json()
+    assert page.get_by_role("alert").inner_text() == problem["detail"]
+    assert page.locator("#view-metro figure").is_hidden()  # not the last metro's chart under another's error
+    page.problems.remove("error: Failed to load resource: the server responded with a status of 404 (NOT FOUND)")
+
+    page.goto(f"{server.url}/explore#metro/19380")  # a retired code: ITA files its figures under the successor
+    drawn(page, "metro/19380")
+    body = client.get("/v1/metros/19380/exports").get_json()
+    assert body["data"] == [] and page.get_by_role("alert").is_hidden()
+    assert page.locator("#view-metro .empty").inner_text().startswith(
+        body.get("hint", "This dataset has no figures for this metro."))
+    assert page.locator("#view-metro .chart").is_hidden()

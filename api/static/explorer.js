@@ -101,7 +101,7 @@
     const body = response.headers.get("Content-Type")?.includes("json") ? await response.json() : null;
     if (!response.ok) {
       const detail = body && body.errors ? Object.entries(body.errors).map(([k, v]) => `${k}: ${v.join(" ")}`) : [];
-      throw new Problem(body && {...body, detail: [body.detail, ...detail].filter(Boolean).join(" — ")},
+      throw new Problem(body && {...body, detail: [body.detail, ...detail, body.hint].filter(Boolean).join(" — ")},
                         response.status);
     }
     return body;
@@ -159,6 +159,7 @@
     } catch (error) {
       if (error.name === "AbortError" || hash !== location.hash) return;  // a newer view change took over
       section.dataset.state = "error";
+      for (const result of section.querySelectorAll(".result")) result.hidden = true;  // not the last view's
       problem(error);
       return;
     }
@@ -388,6 +389,17 @@
                   years.filter((y, i) => body.data[i].level !== null),
                   (next, base) => go("metro", code, {units: next, base_year: next === "index" ? base : null}));
     figure.hidden = false;
+    const empty = !body.data.length;
+    for (const part of figure.querySelectorAll(":scope > :not(figcaption, .empty, .sources)")) part.hidden = empty;
+    $(".empty", figure).hidden = !empty;
+    if (empty) {  // a retired code, say: the API says where the figures are
+      $("figcaption", figure).replaceChildren(el("strong", {}, body.geography.name));
+      $(".empty", figure).replaceChildren(body.hint || "This dataset has no figures for this metro.",
+        ...(body.successor ? [" ", el("a", {href: `#metro/${body.successor.code}`},
+                                      `See ${body.successor.name} (${body.successor.code}).`)] : []));
+      $(".sources", figure).replaceChildren(...sourcesLine(body.sources));
+      return;
+    }
     const title = `${body.geography.name}: ${body.indicators.map(i => i.title).join(", ")}`;
     $("figcaption", figure).replaceChildren(el("strong", {}, title), " ",
       el("span", {class: "units-name"}, describeUnits(body, baseYear)));
@@ -631,7 +643,7 @@
       "3.0.1 (Census cartographic boundaries, 2017).");
     $(".actions", figure).replaceChildren(...csvLink(url, `metros-${year}.csv`));
     $(".figures table", figure).replaceChildren(...table(["Metro", `Exports ${year}`, "Latitude", "Longitude"],
-      withFigure.map(m => [m.name, dollars.format(m.exports.value), m.internal_point ? String(m.internal_point.lat) : "–",
+      withFigure.map(m => [el("a", {href: `#metro/${m.code}`}, m.name), dollars.format(m.exports.value), m.internal_point ? String(m.internal_point.lat) : "–",
                            m.internal_point ? String(m.internal_point.lon) : "–"]),
       `Exports of goods by metro, ${year}, largest first`));
   };
@@ -639,7 +651,8 @@
   // Circles for three round values, drawn at the map's own scale (scaleLegend sizes them as the map is shown).
   function sizeLegend(largest, radius) {
     const magnitude = 10 ** Math.floor(Math.log10(largest));
-    const values = [magnitude * Math.floor(largest / magnitude), magnitude, magnitude / 10].filter(v => v >= 1);
+    const values = [...new Set([magnitude * Math.floor(largest / magnitude), magnitude, magnitude / 10,
+                                magnitude / 100])].filter(v => v >= 1).slice(0, 3);
     return ["Circle area: ", ...values.map(value => {
       const size = 2 * radius(value) + 2;
       return el("span", {class: "legend-item"},
@@ -665,7 +678,7 @@
     const list = await plans;
     if (select.options.length === 1) {
       select.append(...list.map(p => el("option", {value: p.slug},
-        `${p.metro_name} — ${p.title || p.slug} (${p.cohort})`)));
+        `${p.metro_name} (${p.cohort})${p.title ? ` — ${p.title}` : ""}`)));
       select.onchange = () => go("plan", select.value);
     }
     select.value = slug || "";
