@@ -87,7 +87,6 @@
   class Problem extends Error {
     constructor(body, status) {
       super(body && body.detail ? body.detail : `The API answered ${status}.`);
-      this.body = body;
     }
   }
 
@@ -439,12 +438,17 @@
     $(".hint", section).hidden = codes.length > 0;
     const chips = $(".chips", section);
     if (!codes.length) { chips.replaceChildren(); figure.hidden = true; return; }
-    const baseYear = units === "index" ? params.get("base_year") || await baseYearFor(compareShown) : null;
+    const same = compareShown?.map(s => s.geography.code).join() === codes.join();
+    const baseYear = units === "index" ? params.get("base_year") || await baseYearFor(same ? compareShown : null) : null;
     const url = `/v1/metros/exports${query({code: codes.join(","), units, base_year: baseYear})}`;
     const body = await api(url);
-    const all = body.series;
+    // one row per year any series has; a series without that year has no figure there
+    const years = [...new Set(body.series.flatMap(s => s.data.map(p => p.year)))].sort((a, b) => a - b);
+    const all = body.series.map(s => {
+      const points = new Map(s.data.map(p => [p.year, p]));
+      return {...s, data: years.map(year => points.get(year) || {year, value: null, level: null, status: "not_available"})};
+    });
     compareShown = all;
-    const years = all[0].data.map(p => p.year);
     unitsControls(section, units, baseYear ?? years[0], years, (next, base) => go("compare", null,
       {code: codes.join(","), units: next, base_year: next === "index" ? base : null}));
     chips.replaceChildren(...all.map((s, i) => el("li", {class: "chip"},
@@ -632,7 +636,9 @@
     $(".legend", figure).replaceChildren(...sizeLegend(largest, radius));
     scaleLegend(figure);
     resizing.observe(host);
+    const cut = body.meta.pages > 1 && body.data[body.data.length - 1].exports.value !== null;  // sorted by exports
     $(".undrawn", figure).textContent = [
+      cut && `Only the ${body.data.length} largest are drawn; the rest are on the next pages of ${url}.`,
       undrawn.length && `Not drawn, no internal point in the delineation files: ${listed(undrawn.map(d => d.metro))}.`,
       unallocated.length && `Not drawn, exports ITA allocates to no metro: ${listed(unallocated)}.`,
     ].filter(Boolean).join(" ");
