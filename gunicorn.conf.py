@@ -56,3 +56,9 @@ class JsonAccessLogger(Logger):
 
 
 logger_class = JsonAccessLogger
+
+
+def post_worker_init(worker):
+    """Let a long download tell the arbiter the worker is alive: a sync worker otherwise proves it only between
+    requests, and is killed after `timeout` seconds of one response, however steadily it is sending."""
+    worker.wsgi.extensions["heartbeat"] = worker.notify

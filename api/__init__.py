@@ -63,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
         # Request headers in all (as nginx's default buffers); gunicorn.conf.py bounds each line and their number.
         MAX_HEADER_BYTES=32 * 1024,
         COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],  # streamed responses (downloads) compressed chunk by chunk
         COMPRESS_MIN_SIZE=1024,
         COMPRESS_MIMETYPES=["application/json", "application/problem+json", "text/csv", "text/html",
                             "text/css", "text/javascript", "application/javascript"],
@@ -80,11 +81,14 @@ def create_app(config: dict | None = None) -> Flask:
         cors,
         db,
         docs,
+        downloads,
         explore,
         formats,
         health,
         limits,
         metros,
+        nation,
+        observations,
         plans,
         security,
         states,
@@ -102,7 +106,7 @@ def create_app(config: dict | None = None) -> Flask:
     cors.init_app(app)
     Compress(app)
     api = Api(app)
-    for module in (metros, states, plans, stats, codes, limits):
+    for module in (metros, states, nation, observations, plans, stats, codes, downloads, limits):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)

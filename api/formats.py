@@ -35,7 +35,8 @@ def csv_columns(*columns: str, rows: str = "data"):
     """Declare that an operation also answers CSV: one row per item of the body's `rows` list, these columns.
 
     A column is a key of the item, a dotted path into it, or (if the item lacks it) a dotted path into the body,
-    such as `geography.code` for the place a series is about.
+    such as `geography.code` for the place a series is about. `rows` may name a list in each item of a list
+    ("series.data": every point of every series); a column is then looked up in the point, then its series.
     """
     document = flask_smorest.Blueprint.doc(responses={200: {"content": {CSV: {"schema": {
         "type": "string", "description": "CSV with a header row: " + ", ".join(c.replace(".", "_") for c in columns),
@@ -62,8 +63,8 @@ def wanted_format() -> str:
     return "csv" if best == CSV else "json"
 
 
-def _lookup(path: str, item: dict, body: dict):
-    for source in (item, body):
+def _lookup(path: str, *sources: dict):
+    for source in sources:
         value = source
         for part in path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
@@ -86,8 +87,10 @@ def to_csv(body: dict, rows: str, columns: tuple[str, ...]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.replace(".", "_") for c in columns])
-    for item in body.get(rows) or []:
-        writer.writerow([_cell(_lookup(c, item, body)) for c in columns])
+    outer, _, inner = rows.partition(".")
+    for item in body.get(outer) or []:
+        for row, parent in ([(point, item) for point in item.get(inner) or []] if inner else [(item, body)]):
+            writer.writerow([_cell(_lookup(c, row, parent, body)) for c in columns])
     return out.getvalue()
 
 

@@ -46,9 +46,16 @@ GROWS = "Known values; others may be added in v1."
 
 
 def operation_id(view_class: type, parameters: list[dict]) -> str:
-    """`list_` and the view class in snake case for an operation that pages (takes `page`), else `get_`."""
-    verb = "list" if any(p["name"] == "page" for p in parameters) else "get"
+    """`list_` and the view class in snake case for an operation that pages (takes `page`, or a `cursor`), else
+    `get_`."""
+    verb = "list" if any(p["name"] in ("page", "cursor") for p in parameters) else "get"
     return f"{verb}_{re.sub(r'(?<!^)(?=[A-Z])', '_', view_class.__name__).lower()}"
+
+
+def paging_headers(parameters: list[dict]) -> tuple[str, ...]:
+    """A paged list's Link header, and with `page` its total; a list read by cursor has no total."""
+    names = {p["name"] for p in parameters}
+    return ("Link", "X-Total-Count") if "page" in names else ("Link",) if "cursor" in names else ()
 
 
 def header_refs(names) -> dict:
@@ -118,8 +125,7 @@ class OperationRules(BasePlugin):
             responses = operation["responses"]
             ok = next(response for status, response in responses.items() if str(status) == "200")
             ok["headers"] = header_refs(("X-Request-ID", "Cache-Control", *(VALIDATORS if cached else ()),
-                                         *(("Link", "X-Total-Count") if operation["operationId"].startswith("list_")
-                                           else ()), *(RATE_LIMIT if limited else ())))
+                                         *paging_headers(parameters), *(RATE_LIMIT if limited else ())))
             for status, name, applies in ((304, "NOT_MODIFIED", cached), (429, "TOO_MANY_REQUESTS", limited),
                                           (503, "SERVICE_UNAVAILABLE", cached)):
                 if applies:

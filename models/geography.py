@@ -1,7 +1,7 @@
 import re
 import unicodedata
 
-from sqlalchemy import Column, ForeignKey, Select, String, Table, UniqueConstraint, func, select
+from sqlalchemy import Column, ForeignKey, Select, String, Table, UniqueConstraint, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
@@ -128,15 +128,21 @@ def states() -> Select:
     return select(Geography).where(Geography.kind == "state").order_by(Geography.code)
 
 
-def find(kinds: tuple[str, ...], code: str) -> Select:
-    return select(Geography).where(Geography.kind.in_(kinds), Geography.code == code)
+def find(kinds: tuple[str, ...], *codes: str) -> Select:
+    """Places of `kinds` by code."""
+    return select(Geography).where(Geography.kind.in_(kinds), Geography.code.in_(codes))
 
 
-def find_state(code: str) -> Select:
-    """A state, DC or territory by FIPS code (06, 6) or USPS code (CA, ca)."""
-    if code.isdigit():
-        return select(Geography).where(Geography.kind == "state", Geography.code == code.zfill(2))
-    return select(Geography).where(Geography.kind == "state", Geography.usps == code.upper())
+def find_state(*codes: str) -> Select:
+    """States, DC or territories by FIPS code (06, 6) or USPS code (CA, ca)."""
+    fips = [c.zfill(2) for c in codes if c.isdigit()]
+    usps = [c.upper() for c in codes if not c.isdigit()]
+    return select(Geography).where(Geography.kind == "state", or_(Geography.code.in_(fips), Geography.usps.in_(usps)))
+
+
+def state_key(code: str) -> str:
+    """How find_state matches a code: the FIPS code (zero-padded) or the upper-case USPS code."""
+    return code.zfill(2) if code.isdigit() else code.upper()
 
 
 def metro_count(state_id: int) -> Select:

@@ -111,6 +111,17 @@ class UnitsArgs(ma.Schema):
             raise ma.ValidationError("is required with units=index", "base_year")
 
 
+class PerArgs(ma.Schema):
+    per = fields.String(validate=validate.OneOf(["population", "jobs", "real_gdp"]), metadata={"description": (
+        "Divide each figure by the place's population (or jobs) in the same year: exports per person. The "
+        "denominator's dataset is named in the response; a ratio of nominal to real dollars (real_gdp) is refused.")})
+
+    @ma.validates_schema
+    def not_a_share(self, data, **kwargs):
+        if "per" in data and data.get("units") == "share":
+            raise ma.ValidationError("cannot be combined with units=share", "per")
+
+
 class UnitsBasisSchema(ma.Schema):
     dataset = fields.String()
     indicator = fields.String()
@@ -121,6 +132,10 @@ class UnitsBasisSchema(ma.Schema):
     denominator_values = fields.Dict(keys=fields.String(), values=Figure(allow_none=True))
     base_year = fields.Integer()
     base_value = Figure(allow_none=True)
+    per = fields.String(metadata={"description": "per=: the indicator each figure is divided by."})
+    per_dataset = fields.String(metadata={"description": "per=: the dataset of the denominator."})
+    per_values = fields.Dict(keys=fields.String(), values=Figure(allow_none=True),
+                             metadata={"description": "per=: the denominator in each year (null: none)."})
 
 
 class SeriesSchema(ma.Schema):
@@ -129,7 +144,12 @@ class SeriesSchema(ma.Schema):
     sources = fields.List(fields.Nested(SourceSchema))
     units = fields.String(dump_default="level")
     units_basis = fields.List(fields.Nested(UnitsBasisSchema))
+    caveats = fields.List(fields.String(), metadata={"description": "per=: how the ratio's two sides may differ."})
     data = fields.List(fields.Nested(PointSchema))
+
+
+class SeriesPanelSchema(ma.Schema):
+    series = fields.List(fields.Nested(SeriesSchema), metadata={"description": "One series per place, as asked."})
 
 
 class ChangeSchema(ma.Schema):

@@ -97,7 +97,7 @@ def figure(engine, dataset: str, kind: str, code: str, year: int, indicator: str
 
 PROBLEM = "application/problem+json"
 # Fields of an example answer that depend on when it was asked (load time, the rate-limit window).
-OF_THE_MOMENT = ("loaded_at", "remaining", "reset_in", "limit")
+OF_THE_MOMENT = ("loaded_at", "remaining", "reset_in", "limit", "data_version")
 LOAD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00")
 
 

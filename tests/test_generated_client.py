@@ -46,7 +46,7 @@ def generated(tmp_path_factory):
     sys.path.insert(0, str(tmp))
     yield SimpleNamespace(**{name.split(".")[-1]: importlib.import_module(f"metro_exports_client.{name}") for name in (
         "client", "models", "api.metros.get_metro", "api.metros.get_metro_exports", "api.metros.list_metros",
-        "api.states.get_state_exports", "api.stats.get_metro_rankings")})
+        "api.states.get_state_exports", "api.stats.list_metro_rankings")})
     sys.path.remove(str(tmp))
 
 

@@ -62,13 +62,13 @@ def view_classes(app) -> dict[str, type]:
 
 
 def test_operation_ids_are_unique_and_follow_one_rule(app):
-    """list_<view class> for an operation that pages, get_<view class> for any other."""
+    """list_<view class> for an operation that pages (by page or by cursor), get_<view class> for any other."""
     classes = view_classes(app)
     ids = [op["operationId"] for op in OPERATIONS.values()]
     assert len(ids) == len(set(ids))
     for path, op in OPERATIONS.items():
         words = re.findall(r"[A-Z][a-z]*", classes[path].__name__)
-        pages = any(p["name"] == "page" for p in op["parameters"])
+        pages = any(p["name"] in ("page", "cursor") for p in op["parameters"])
         assert op["operationId"] == ("list_" if pages else "get_") + "_".join(w.lower() for w in words), path
     assert {OPERATIONS["/v1/metros"]["operationId"], OPERATIONS["/v1/metros/{code}"]["operationId"],
             OPERATIONS["/v1/metros/{code}/exports"]["operationId"]} == {"list_metros", "get_metro",
@@ -102,7 +102,11 @@ def test_list_parameters_are_documented_as_generated_clients_send_them():
     says that commas work too; no other parameter is a list."""
     lists = {(path, p["name"]) for path, op in OPERATIONS.items() for p in op["parameters"]
              if p["schema"].get("type") == "array"}
-    assert lists == {("/v1/metros/{code}/indicators", "name"), ("/v1/states/{code}/exports", "industry")}
+    assert lists == {("/v1/metros/{code}/indicators", "name"), ("/v1/states/{code}/exports", "industry"),
+                     ("/v1/metros/exports", "code"), ("/v1/metros/indicators", "code"),
+                     ("/v1/metros/indicators", "name"), ("/v1/states/exports", "code"), ("/v1/states/exports", "industry"),
+                     *(("/v1/observations", name) for name in ("dataset", "indicator", "kind", "code", "industry",
+                                                              "partner"))}
     for path, name in lists:
         (parameter,) = [p for p in OPERATIONS[path]["parameters"] if p["name"] == name]
         assert (parameter["style"], parameter["explode"]) == ("form", True)
