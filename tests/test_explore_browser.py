@@ -228,15 +228,16 @@ def test_up_to_five_metros_on_one_chart_in_one_request(page, server, client):
 def test_the_ranking_is_the_apis_sortable_with_bars(page, server, client):
     open_view(page, server, "ranking")
     latest = max(p["year"] for p in client.get("/v1/nation/exports").get_json()["data"] if p["value"] is not None)
-    body = client.get(f"/v1/rankings/metros?by=value&year={latest}&limit=1000").get_json()
+    body = client.get(f"/v1/rankings/metros?by=value&year={latest}&page_size=1000").get_json()
     table = rows(page, "#view-ranking table.ranking")
     first = body["data"][0]
     assert table[0] == ["1", first["name"], f"${first['value']:,}"] == ["1", "Los Angeles-Long Beach-Anaheim, CA",
                                                                        "$59,561,594,613"]
     assert [r[1] for r in table] == [r["name"] for r in body["data"]]
     summary = page.locator("#view-ranking .summary").inner_text()
-    assert summary == f"{body['ranked']} metros ranked by exports, {latest}; {body['excluded_count']} excluded " \
-                      "(no figure to rank)."
+    assert body["excluded_reasons"] == {"not_available": 1}
+    assert summary == f"{body['ranked']} metros ranked by exports, {latest}; 1 excluded, no figure to rank (1 not " \
+                      "available)."
     assert page.locator("#view-ranking .excluded summary").inner_text() == f"{body['excluded_count']} excluded"
     widths = page.eval_on_selector_all("#view-ranking .bar", "bars => bars.map(b => parseFloat(b.style.width))")
     assert widths[0] == 100 and widths == sorted(widths, reverse=True)
@@ -248,7 +249,7 @@ def test_the_ranking_is_the_apis_sortable_with_bars(page, server, client):
     assert page.locator("#view-ranking th[aria-sort=ascending]").inner_text().startswith("Metro")
     page.get_by_label("Rank by").select_option("cagr")
     drawn(page, "ranking?by=cagr")
-    cagr = client.get(f"/v1/rankings/metros?by=cagr&from=2005&to={latest}&limit=1000").get_json()
+    cagr = client.get(f"/v1/rankings/metros?by=cagr&from=2005&to={latest}&page_size=1000").get_json()
     assert rows(page, "#view-ranking table.ranking")[0][:3] == [
         "1", cagr["data"][0]["name"], f"+{cagr['data'][0]['value']:.2f} %"]
     assert [p for p, q in api_requests(page)] == ["/v1/nation/exports", "/v1/rankings/metros", "/v1/rankings/metros"]

@@ -521,13 +521,14 @@
                                           to: $("select[name=to]", controls).value});
       else go("ranking", null, {by, year: $("select[name=year]", controls).value});
     };
-    const url = `/v1/rankings/metros${query({by, ...(span ? {from, to} : {year}), limit: 1000})}`;
+    const url = `/v1/rankings/metros${query({by, ...(span ? {from, to} : {year}), page_size: 1000})}`;
     const body = await api(url);
     const result = $(".result", section);
     result.hidden = false;
     const when = span ? `${body.start_year}–${body.end_year}` : String(body.year);
+    const reasons = Object.entries(body.excluded_reasons || {}).map(([code, n]) => `${n} ${STATUS[code] || code}`);
     $(".summary", result).textContent = `${body.ranked} metros ranked by ${RANKED[by].phrase}, ${when}` +
-      (body.excluded_count ? `; ${body.excluded_count} excluded (no figure to rank).` : ".");
+      (body.excluded_count ? `; ${body.excluded_count} excluded, no figure to rank (${reasons.join(", ")}).` : ".");
     rankingTable($("table", result), body, by, span);
     const excluded = $(".excluded", result);
     excluded.hidden = !body.excluded_count;
