@@ -12,6 +12,7 @@ from models.geography import metro_count, metros, states
 from models.observation import EXPORTS, WORLD, coverage, series, with_industry_titles
 from models.series import growth_body, panel, series_body
 from models.stats import Per
+from models.territory import scope_of
 from models.vintages import sole_releases
 from schemas.common import FormatArgs, PageArgs
 from schemas.places import (
@@ -29,7 +30,7 @@ from schemas.stats import GrowthSchema, StateGrowthArgs
 blp = Blueprint("states", __name__, url_prefix="/v1/states", description="States, DC and territories.")
 
 STATE_SERIES_COLUMNS = ("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title",
-                        "partner", "year", "value", "status", "units", "level")
+                        "partner", "year", "value", "status", "units", "level", "note")
 
 
 @blp.route("")
@@ -108,8 +109,13 @@ def combined(query, dataset: str | None):
 
 
 def state_series(geo: Geography, rows, args: dict, per: Per | None) -> dict:
-    return series_body(geo.place, rows, lookups.sources([*(r.dataset_id for r in rows), *([per.dataset] if per else [])]),
-                       args, lookups.denominators, extra=("industry", "industry_title", "partner"), per=per)
+    """A state's series: its Census files make one series unless dataset= names one; shares are of the sum of the
+    states of its territory (figures.states_total), the same basis in every year."""
+    scope = scope_of(geo.territory)
+    return series_body(
+        geo.place, rows, lookups.sources([*(r.dataset_id for r in rows), *([per.dataset] if per else [])]), args,
+        lambda *key: figures.states_total(db.snapshot(), *key, scope and scope.id),
+        extra=("industry", "industry_title", "partner"), combined="dataset" not in args, per=per)
 
 
 @blp.route("/<code>/metros")
