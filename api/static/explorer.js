@@ -335,17 +335,22 @@
     ctx.restore();
   }
 
+  // Runs of years without a figure, by status; a run's reason is given once if its years share it (a note often
+  // names its own year: then each year's reason is in the legend on hover and in the table).
   function gapsText(years, points, reason) {
-    const gaps = years.map((year, i) => [year, points[i]]).filter(([, p]) => p.value === null);
-    if (!gaps.length) return "";
     const runs = [];
-    for (const [year, point] of gaps) {
-      const text = statusText(point, reason), last = runs[runs.length - 1];
-      if (last && last.to === year - 1 && last.text === text) last.to = year;
-      else runs.push({from: year, to: year, text});
-    }
-    return "Gaps (no figure): " + runs.map(r => `${r.from === r.to ? r.from : `${r.from}–${r.to}`} ${r.text}`)
-      .join("; ") + ".";
+    years.forEach((year, i) => {
+      const point = points[i];
+      if (point.value !== null) return;
+      const status = statusText({status: point.status}, reason), last = runs[runs.length - 1];
+      if (last && last.to === year - 1 && last.status === status) last.to = year;
+      else runs.push({from: year, to: year, status, notes: new Set()});
+      if (point.note) runs[runs.length - 1].notes.add(point.note.replace(/\.$/, ""));
+    });
+    if (!runs.length) return "";
+    return "Gaps (no figure): " + runs.map(r => `${r.from === r.to ? r.from : `${r.from}–${r.to}`} ${r.status}` +
+      (r.notes.size === 1 ? ` (${[...r.notes][0]})` : r.notes.size ? " (each year's reason on hover and in the table)"
+                                                       : "")).join("; ") + ".";
   }
 
   function unitsControls(section, units, baseYear, years, onChange) {
@@ -354,8 +359,9 @@
       radio.onchange = () => onChange(radio.value, $("select[name=base_year]", section).value);
     }
     const select = $("select[name=base_year]", section);
-    select.replaceChildren(...years.map(year => el("option", {value: year, selected: String(year) === String(baseYear)},
-                                                   String(year))));
+    const choices = years.map(String).includes(String(baseYear)) ? years : [...years, Number(baseYear)].sort();
+    select.replaceChildren(...choices.map(year => el("option", {value: year, selected: String(year) === String(baseYear)},
+      years.includes(year) ? String(year) : `${year} (no figure)`)));
     select.onchange = () => onChange("index", select.value);
     select.closest("label").hidden = units !== "index";
   }
@@ -421,9 +427,10 @@
 
   function describeUnits(body, baseYear) {
     const basis = body.units_basis[0] || {};
-    if (body.units === "index") return `Index, ${baseYear} = 100.`;
-    if (body.units === "percent_change") return "Percent change on the year before.";
-    if (body.units === "share") return `Percent of ${basis.denominator || "the national total"}.`;
+    const why = basis.reason ? ` Not computed: ${basis.reason}.` : "";
+    if (body.units === "index") return `Index, ${baseYear} = 100.${why}`;
+    if (body.units === "percent_change") return `Percent change on the year before.${why}`;
+    if (body.units === "share") return `Percent of ${basis.denominator || "the national total"}.${why}`;
     const indicator = body.indicators[0];
     return `US dollars${indicator?.dollar_basis ? `, ${indicator.dollar_basis}` : ""}.`;
   }
