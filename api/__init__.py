@@ -84,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
         db,
         docs,
         downloads,
+        explore,
         formats,
         health,
         limits,
@@ -112,7 +113,10 @@ def create_app(config: dict | None = None) -> Flask:
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
-    limits.limiter.exempt(health.blp)
-    limits.limiter.exempt(docs.blp)
+    app.register_blueprint(explore.blp)
+    # Pages and files that never read the store, like the probes and /docs: a page load fetches about ten of them,
+    # which would otherwise spend a tenth of a client's minute before the explorer asks the API anything.
+    for blueprint in (health.blp, docs.blp, explore.blp):
+        limits.limiter.exempt(blueprint)
     app.cli.add_command(data)
     return app
