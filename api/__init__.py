@@ -74,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
         health,
         limits,
         metros,
+        partners,
         plans,
         security,
         states,
@@ -90,7 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
     cors.init_app(app)
     Compress(app)
     api = Api(app)
-    for module in (metros, states, plans, stats, codes, limits):
+    for module in (metros, states, partners, plans, stats, codes, limits):
         api.register_blueprint(module.blp)
     api.document_common_responses()
     app.register_blueprint(health.blp)

@@ -1,18 +1,19 @@
-"""Code lists: industries, trade partners, and the datasets the figures come from."""
+"""Code lists: industries, and the datasets the figures come from with the releases of their series."""
 
 from flask.views import MethodView
 
-from api import lookups
+from api import db, lookups
 from api.caching import cached
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
 from models.dataset import datasets_query
-from models.observation import industries, partners
-from schemas.codes import DatasetPageSchema, DatasetSchema, IndustryPageSchema, IndustryQueryArgs, PartnerPageSchema
+from models.observation import industries
+from models.vintages import coverage, releases, series_named
+from schemas.codes import DatasetPageSchema, DatasetSchema, IndustryPageSchema, IndustryQueryArgs, VintagesSchema
 from schemas.common import FormatArgs, PageArgs
 
-blp = Blueprint("codes", __name__, url_prefix="/v1", description="Industries, partners and datasets.")
+blp = Blueprint("codes", __name__, url_prefix="/v1", description="Industries and datasets.")
 
 
 @blp.route("/industries")
@@ -25,17 +26,6 @@ class Industries(MethodView):
         """List industry codes (NAICS, HS) found in the data"""
         return paginate(industries(args.get("level"), args.get("classification"), args.get("q")),
                         args["page"], args["page_size"])
-
-
-@blp.route("/partners")
-class Partners(MethodView):
-    @blp.arguments(PageArgs(), location="query")
-    @cached
-    @blp.response(200, PartnerPageSchema)
-    @csv_columns("code", "name", "kind")
-    def get(self, args):
-        """List trade partners (Census country codes, WLD for the world) found in the data"""
-        return paginate(partners(), args["page"], args["page_size"])
 
 
 @blp.route("/datasets")
@@ -59,3 +49,26 @@ class Dataset(MethodView):
     def get(self, args, id):
         """Get a dataset: source, publisher, checksum, caveats"""
         return lookups.dataset(id)
+
+
+@blp.route("/datasets/<id>/vintages")
+class DatasetVintages(MethodView):
+    @blp.arguments(FormatArgs(), location="query")
+    @blp.alt_response(404, response="NOT_FOUND")
+    @cached
+    @blp.response(200, VintagesSchema)
+    @csv_columns("id", "released_on", "release", "first_year", "last_year", "places", "partners", "figures", "newest",
+                 rows="releases")
+    def get(self, args, id):
+        """List the releases (vintages) of the series a dataset belongs to (a dataset or a series id), newest first"""
+        found = db.session.scalar(series_named(id))
+        if found is None:
+            lookups.source(id)  # a 404
+        datasets = db.session.scalars(releases(found)).all()
+        counts = {r.dataset_id: r for r in db.session.execute(coverage(found))}
+        newest = next((d.id for d in datasets if d.released_on is not None), datasets[0].id)
+        return {"series": found, "releases": [
+            {**{k: getattr(d, k) for k in ("id", "title", "released_on", "release", "loaded_at", "coverage")},
+             **({k: getattr(counts[d.id], k) for k in ("first_year", "last_year", "places", "partners", "figures")}
+                if d.id in counts else {"places": 0, "partners": 0, "figures": 0}),
+             "newest": d.id == newest} for d in datasets]}

@@ -2,16 +2,15 @@
 
 from flask.views import MethodView
 
-from api import db, lookups
+from api import db, lookups, partners
 from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
-from models import Geography, Observation
+from models import Geography
 from models.geography import metro_count, metros, states
-from models.observation import EXPORTS, coverage, partner_code, series, with_industry_titles
+from models.observation import coverage
 from models.series import growth_body, series_body
-from models.vintages import sole_releases
 from schemas.common import FormatArgs, PageArgs
 from schemas.places import (
     MetroPageSchema,
@@ -58,20 +57,16 @@ class StateExports(MethodView):
     @cached
     @blp.response(200, StateSeriesSchema)
     @csv_columns("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title", "partner",
-                 "year", "value", "status", "units", "level")
+                 "year", "value", "status", "units", "level", "released_on")
     def get(self, args, code):
-        """Get a state's annual exports, all industries or by NAICS code or level"""
+        """Get a state's annual exports, all industries or by NAICS code or level, to the world or a partner"""
         geo = lookups.state(code)
-        if "dataset" in args:
-            lookups.source(args["dataset"])
-        query = series(geo.id, EXPORTS, args.get("dataset"), industries=args.get("industry", ["ALL"]),
-                       naics_level=args.get("naics_level") or None,
-                       partner=db.session.scalar(partner_code(args["partner"])) or args["partner"])
-        if "dataset" not in args:
-            query = query.where(Observation.dataset_id.in_(sole_releases()))
-        rows = db.session.execute(with_industry_titles(query)).all()
+        rows = partners.state_figures(geo, args, args.get("industry", ["ALL"]), args.get("naics_level") or None,
+                                      args["units"] == "share")
+        partners.has_figures(rows, geo, args)
+        extra = ("industry", "industry_title", "partner", "released_on", *(("revisions",) if args["revisions"] else ()))
         return encoded(series_body(geo.place, rows, lookups.sources(r.dataset_id for r in rows), args,
-                                   lookups.denominators, extra=("industry", "industry_title", "partner")))
+                                   partners.denominators(args), extra=extra))
 
 
 @blp.route("/<code>/metros")
@@ -97,10 +92,6 @@ class StateGrowth(MethodView):
     def get(self, args, code):
         """Get the growth of a state's exports between two years (Census datasets combined unless dataset= is given)"""
         geo = lookups.state(code)
-        if "dataset" in args:
-            lookups.source(args["dataset"])
-        query = series(geo.id, EXPORTS, args.get("dataset"), industries=[args["industry"]])
-        if "dataset" not in args:
-            query = query.where(Observation.dataset_id.in_(sole_releases()))
-        rows = db.session.execute(query).all()
+        rows = partners.state_figures(geo, args, [args["industry"]])
+        partners.has_figures(rows, geo, args)
         return growth_body(geo, rows, args["from_"], args["to"], lookups.sources, args["industry"])

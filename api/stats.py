@@ -3,13 +3,13 @@
 from flask.views import MethodView
 from flask_smorest import abort
 
-from api import db, lookups
+from api import db, lookups, partners
 from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.problems import Blueprint
 from models import figures
 from models.observation import INDICATORS
-from models.stats import combine, concentration, ranking_body, summary
+from models.stats import concentration, ranking_body, summary
 from schemas.stats import (
     ConcentrationArgs,
     ConcentrationSchema,
@@ -37,6 +37,10 @@ class MetroRankings(MethodView):
     @csv_columns(*RANKED_COLUMNS)
     def get(self, args):
         """Rank metros by exports, share of the national total, growth or CAGR"""
+        if "as_of" in args:
+            found, used, totals = partners.metro_places(args, years_of(args))
+            return encoded(ranking_body(args, [p for p in found if args.get("type") in (None, p.metro_type)],
+                                        lookups.sources(used), INDICATORS["exports_goods"], "ALL", totals))
         snapshot, dataset = db.snapshot(), lookups.source(args.get("dataset", "ita-metro-exports")).id
         indicator = lookups.exports_indicator(dataset)
         found = [p for p in figures.places(snapshot, dataset, indicator, ("metro",))
@@ -56,12 +60,8 @@ class StateRankings(MethodView):
     @csv_columns(*RANKED_COLUMNS)
     def get(self, args):
         """Rank states by exports, share of the national total, growth or CAGR (Census, all years combined)"""
-        snapshot, industry = db.snapshot(), args["industry"]
-        datasets = [lookups.source(args["dataset"]).id] if "dataset" in args else figures.state_datasets(snapshot)
-        found, used = combine({d: figures.places(snapshot, d, "exports_goods", ("state",), industry) for d in datasets},
-                              years_of(args))
-        used = used or list(datasets)
-        totals = lookups.denominators(used[0], "exports_goods", industry, "WLD") if args["by"] == "share" else None
+        industry = args["industry"]
+        found, used, totals = partners.state_places(args, years_of(args))
         return encoded(ranking_body(args, found, lookups.sources(used), INDICATORS["exports_goods"], industry, totals))
 
 

@@ -8,17 +8,26 @@ any time. Each keeps its most recently used results, a bounded number of them (s
 """
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from functools import wraps
 from types import MappingProxyType
 
 from sqlalchemy import exists, select
 
-from models import Dataset, Geography, Observation
+from models import Dataset, Geography, Observation, Partner, vintages
 from models.engine import Snapshot
-from models.observation import ALL_INDUSTRIES, EXPORTS, WORLD, cross_section, national_totals
+from models.observation import (
+    ALL_INDUSTRIES,
+    EXPORTS,
+    WORLD,
+    PartnerCode,
+    cross_section,
+    national_totals,
+    partner_members,
+)
 from models.stats import Place
 from models.vintages import sole_releases
 
@@ -110,10 +119,11 @@ def national(snapshot: Snapshot, dataset: str, indicator: str, industry: str = A
 
 @per_version(maxsize=64)
 def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
-           industry: str = ALL_INDUSTRIES) -> tuple[Place, ...]:
+           industry: str = ALL_INDUSTRIES, partner: str = WORLD) -> tuple[Place, ...]:
     """Every place of `kinds` with its figures in every year of a dataset, in code order."""
     found: dict[tuple[str, str], dict] = {}
-    for r in snapshot.connection.execute(cross_section(dataset, [indicator], None, list(kinds), industry=industry)):
+    for r in snapshot.connection.execute(cross_section(dataset, [indicator], None, list(kinds), industry=industry,
+                                                       partner=partner)):
         place = found.setdefault((r.kind, r.code), {"name": r.name, "metro_type": r.metro_type, "figures": {}})
         place["figures"][r.year] = (r.value, r.status)
     return tuple(Place(code, p["name"], MappingProxyType(p["figures"]), kind, p["metro_type"])
@@ -170,3 +180,154 @@ def measures(snapshot: Snapshot, year: int) -> dict[str, Measure]:
             denominator, definition = totals.values.get(year), totals.definition
         found[name] = Measure(name, MappingProxyType(values), denominator, definition, dataset)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A dataset as a release (vintage) of its series."""
+
+    id: str
+    series: str
+    title: str
+    released_on: date | None
+    release: str | None
+
+
+@per_version(maxsize=4)
+def releases(snapshot: Snapshot) -> MappingProxyType:
+    """{series: its releases, newest first (undated last)} for every dataset."""
+    found: dict[str, list[Release]] = defaultdict(list)
+    for r in snapshot.connection.execute(select(Dataset.id, Dataset.series, Dataset.title, Dataset.released_on,
+                                                Dataset.release)
+                                         .order_by(Dataset.released_on.desc().nulls_last(), Dataset.id.desc())):
+        found[r.series].append(Release(*r))
+    return MappingProxyType({series: tuple(found[series]) for series in sorted(found)})
+
+
+def release(snapshot: Snapshot, dataset: str) -> Release | None:
+    """A dataset as a release of its series."""
+    return next((r for found in releases(snapshot).values() for r in found if r.id == dataset), None)
+
+
+@per_version(maxsize=64)
+def listed(snapshot: Snapshot, dataset: str) -> frozenset[str]:
+    """The partners a dataset gives any figure for."""
+    return frozenset(p for _, p in snapshot.connection.execute(vintages.listed([dataset])))
+
+
+@per_version(maxsize=64)
+def series_cells(snapshot: Snapshot, series: str, kinds: tuple[str, ...], partner: str = WORLD,
+                 industry: str = ALL_INDUSTRIES) -> tuple:
+    """Every release's figures of places of `kinds` for `partner` and for the world (which say what each release
+    covers): what vintages.newest() reads for that partner's figures as known on a date."""
+    ids = [r.id for r in releases(snapshot).get(series, ())]
+    found = tuple(snapshot.connection.execute(vintages.cells(ids, kinds=kinds, partners=[partner], industry=industry)))
+    return found if partner == WORLD else series_cells(snapshot, series, kinds, WORLD, industry) + found
+
+
+def known(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], rows) -> dict[vintages.Key, vintages.Known]:
+    """vintages.newest() over `rows` of the releases `known_releases` of a series."""
+    order = [(r.id, r.released_on) for r in releases(snapshot).get(series, ()) if r.id in known_releases]
+    return vintages.newest([r for r in rows if r.dataset_id in known_releases], order,
+                           {d: listed(snapshot, d) for d in known_releases})
+
+
+@per_version(maxsize=64)
+def series_national(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], partner: str = WORLD,
+                    industry: str = ALL_INDUSTRIES) -> NationalTotals:
+    """National totals of a series released several times: each year, the All States row of the newest of
+    `known_releases` that has one; none for a year no release has one for (the sum of the states would leave out
+    what Census could not allocate to a state)."""
+    rows = series_cells(snapshot, series, ("nation",), partner, industry)
+    found = {year: k for (_, p, year), k in known(snapshot, series, known_releases, rows).items() if p == partner}
+    runs: dict[str, list[int]] = defaultdict(list)
+    for year in sorted(found):
+        runs[found[year].dataset].append(year)
+    sources = "; ".join(f"{spans(years)} from {dataset}" for dataset, years in runs.items())
+    return NationalTotals(MappingProxyType({year: k.value for year, k in found.items()}), (
+        f"the All States row of the newest release of {series} that has one for the year ({sources or 'none has'}); "
+        "the place's figure from the same release"))
+
+
+def spans(years) -> str:
+    """Years as runs: '2015-2019', or '2012, 2014-2016'."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownPlaces:
+    """Every place of some kinds with its figures as known from some releases of a series (`places`, in code
+    order), and each figure with its release and revisions (`known`: {(code, year): vintages.Known})."""
+
+    places: tuple[Place, ...]
+    known: MappingProxyType
+
+
+@per_version(maxsize=64)
+def known_places(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], kinds: tuple[str, ...],
+                 partner: str = WORLD, industry: str = ALL_INDUSTRIES, national: bool = False) -> KnownPlaces:
+    """The figures of places of `kinds` for `partner` as known from `known_releases` of a series (newest covering
+    release first). `national`: each year from the newest release with an All States row, so that a share of the
+    national total divides figures of one release (series_national)."""
+    rows = series_cells(snapshot, series, kinds, partner, industry)
+    if national:
+        nation = series_cells(snapshot, series, ("nation",), WORLD, industry)
+        with_total = {(k.dataset, year) for (_, _, year), k in known(snapshot, series, known_releases, nation).items()}
+        rows = [r for r in rows if (r.dataset_id, r.year) in with_total]
+    figures = known(snapshot, series, known_releases, rows)
+    names = {r.geography_id: (r.kind, r.code, r.name, r.metro_type) for r in rows}
+    found: dict[int, dict] = defaultdict(dict)
+    for (geography_id, p, year), k in figures.items():
+        if p == partner:
+            found[geography_id][year] = k
+    places_ = sorted((names[g], by_year) for g, by_year in found.items())
+    return KnownPlaces(
+        tuple(Place(code, name, MappingProxyType({y: (k.value, k.status) for y, k in by_year.items()}), kind, metro)
+              for (kind, code, name, metro), by_year in places_),
+        MappingProxyType({(code, y): k for (_, code, _, _), by_year in places_ for y, k in by_year.items()}))
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerInfo:
+    """A trade partner with every code it is known by, and its groups or members."""
+
+    code: str
+    name: str
+    kind: str
+    iso2: str | None
+    iso3: str | None
+    names: tuple[str, ...]
+    codes: tuple[tuple[str, str], ...]  # (code, system): iso2, iso3, census
+    members: tuple[str, ...]  # a group's countries
+    groups: tuple[str, ...]  # the groups a country is a member of
+
+
+@per_version(maxsize=4)
+def partners(snapshot: Snapshot) -> MappingProxyType:
+    """{canonical code: PartnerInfo} for every partner, in code order."""
+    connection = snapshot.connection
+    codes, members, groups = defaultdict(list), defaultdict(list), defaultdict(list)
+    for code, partner, system in connection.execute(select(PartnerCode.code, PartnerCode.partner, PartnerCode.system)
+                                                    .order_by(PartnerCode.code)):
+        if system != "canonical":
+            codes[partner].append((code, system))
+    for group, member in connection.execute(select(partner_members).order_by(partner_members.c.group_code,
+                                                                             partner_members.c.member)):
+        members[group].append(member)
+        groups[member].append(group)
+    return MappingProxyType({p.code: PartnerInfo(p.code, p.name, p.kind, p.iso2, p.iso3, tuple(p.names or ()),
+                                                 tuple(codes[p.code]), tuple(members[p.code]), tuple(groups[p.code]))
+                             for p in connection.execute(select(Partner.code, Partner.name, Partner.kind, Partner.iso2,
+                                                                Partner.iso3, Partner.names).order_by(Partner.code))})
+
+
+@per_version(maxsize=4)
+def partner_codes(snapshot: Snapshot) -> MappingProxyType:
+    """{any code a partner is known by, upper case: its canonical code}."""
+    return MappingProxyType(dict(snapshot.connection.execute(select(PartnerCode.code, PartnerCode.partner)).all()))

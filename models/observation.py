@@ -18,7 +18,9 @@ class Observation(Base):
     """
 
     __tablename__ = "observations"
-    __table_args__ = (Index("ix_observations_geo", "geography_id", "indicator", "year"),)
+    # a partner's figures across places (its source states, its national total) are read by partner first
+    __table_args__ = (Index("ix_observations_geo", "geography_id", "indicator", "year"),
+                      Index("ix_observations_partner", "partner"))
 
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), primary_key=True)
     indicator: Mapped[str] = mapped_column(String(32), primary_key=True)

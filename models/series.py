@@ -25,7 +25,8 @@ def express(rows, units: str, base_year: int | None, year_from: int | None, year
     fields = rows[0]._fields if rows else ()
     for row in rows:
         point = dict(zip(fields, row))  # a fifth of Row._asdict()'s cost (measured)
-        groups[point["dataset_id"], point["indicator"], point.get("industry", ALL_INDUSTRIES),
+        # a series released several times is one series: its years may come from different releases
+        groups[point.get("series", point["dataset_id"]), point["indicator"], point.get("industry", ALL_INDUSTRIES),
                point.get("partner", WORLD)].append(point)
     points, notes = [], []
     for (dataset, indicator, industry, partner), members in groups.items():

@@ -4,7 +4,17 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from models.stats import TIES
-from schemas.common import YEARS, ChangeSchema, Figure, FormatArgs, IndicatorSchema, PlaceSchema, SourceSchema
+from schemas.common import (
+    AS_OF,
+    PARTNER,
+    YEARS,
+    ChangeSchema,
+    Figure,
+    FormatArgs,
+    IndicatorSchema,
+    PlaceSchema,
+    SourceSchema,
+)
 
 
 class GrowthArgs(FormatArgs):
@@ -21,6 +31,8 @@ class GrowthArgs(FormatArgs):
 
 class StateGrowthArgs(GrowthArgs):
     industry = fields.String(load_default="ALL", validate=validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$"))
+    partner = PARTNER
+    as_of = AS_OF
 
 
 class GrowthSchema(ma.Schema):
@@ -60,10 +72,13 @@ class RankingArgs(FormatArgs):
 
 class MetroRankingArgs(RankingArgs):
     type = fields.String(validate=validate.OneOf(["metropolitan", "micropolitan"]))
+    as_of = AS_OF
 
 
 class StateRankingArgs(RankingArgs):
     industry = fields.String(load_default="ALL", validate=validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$"))
+    partner = PARTNER
+    as_of = AS_OF
 
 
 class RankedSchema(ma.Schema):

@@ -97,6 +97,16 @@ def figure(engine, dataset: str, kind: str, code: str, year: int, indicator: str
 PROBLEM = "application/problem+json"
 
 
+def problem(response, status: int) -> dict:
+    """The body of a test client's problem+json answer, checked: status, media type, type and instance."""
+    assert response.status_code == status
+    assert response.mimetype == PROBLEM
+    body = response.get_json(force=True)
+    assert body["status"] == status and body["type"] == "about:blank"
+    assert body["instance"] == response.request.path
+    return body
+
+
 def report(request, line: str) -> None:
     """Print a figure for the person running the tests, through pytest's output capture."""
     capture = request.config.pluginmanager.getplugin("capturemanager")
