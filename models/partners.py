@@ -5,6 +5,7 @@ answers with (schemas/partners.py); each figure and each share is of one release
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 
+from models.figures import spans
 from models.growth import rank, share
 from models.observation import WORLD, figure
 from models.stats import TIES
@@ -121,8 +122,8 @@ def partner_exports(partner: dict, years: Mapping[int, tuple[Mapping[str, Known]
             gaps.append((year, round(100 * total["unallocated"] / total["national_total"], 2)))
     if gaps:
         low, high = min(p for _, p in gaps), max(p for _, p in gaps)
-        left_out = (f"; where a release gives both ({', '.join(str(y) for y, _ in gaps)}), that was {low}% to {high}% "
-                    "of the national total")
+        left_out = (f"; where a release gives both ({spans(y for y, _ in gaps)}), that was {low}% to {high}% of the "
+                    "national total")
         for point in points:
             if point["reason"]:
                 point["reason"] += left_out
