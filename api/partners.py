@@ -295,7 +295,7 @@ class PartnerStates(MethodView):
         """Rank the states exporting to a partner in a year, with their shares of the states' total"""
         info, snapshot = partner(code), db.snapshot()
         series_, known_releases = releases(args)
-        rows = figures.series_cells(snapshot, series_, ("state", "nation", "unallocated"), info.code)
+        rows = figures.series_cells(snapshot, series_, info.code)
         known = figures.known(snapshot, series_, known_releases, rows)
         places = {r.geography_id: r for r in rows}
         years = {y for (g, p, y) in known if p == info.code and places[g].kind == "state"}
@@ -322,7 +322,7 @@ class PartnerExports(MethodView):
         out"""
         info, snapshot = partner(code), db.snapshot()
         series_, known_releases = releases(args)
-        rows = figures.series_cells(snapshot, series_, ("state", "nation", "unallocated"), info.code)
+        rows = figures.series_cells(snapshot, series_, info.code)
         known = figures.known(snapshot, series_, known_releases, rows)
         places = {r.geography_id: r for r in rows}
         years: dict[int, tuple[dict, Known | None, Known | None]] = {}

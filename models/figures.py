@@ -1,12 +1,14 @@
 """Figures many requests share, computed once per data version: the datasets' provenance, the exports indicator
-of a dataset, national totals, and every place's figures in a dataset (the cross-sections behind rankings and the
-summary).
+of a dataset, national totals, every place's figures in a dataset (the cross-sections behind rankings and the
+summary), the releases of each series and the figures known from some of them (models.vintages), and the trade
+partners with their codes.
 
 Each function takes a snapshot of the store (models.engine.Snapshot: a connection and the data version it sees) and
 returns an immutable value that depends only on that version and the other arguments, so any caller may use it at
 any time. Each keeps its most recently used results, a bounded number of them (sizes in bench/README.md).
 """
 
+import sys
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable
@@ -215,14 +217,15 @@ def listed(snapshot: Snapshot, dataset: str) -> frozenset[str]:
     return frozenset(p for _, p in snapshot.connection.execute(vintages.listed([dataset])))
 
 
-@per_version(maxsize=64)
-def series_cells(snapshot: Snapshot, series: str, kinds: tuple[str, ...], partner: str = WORLD,
-                 industry: str = ALL_INDUSTRIES) -> tuple:
-    """Every release's figures of places of `kinds` for `partner` and for the world (which say what each release
-    covers): what vintages.newest() reads for that partner's figures as known on a date."""
+@per_version(maxsize=32)
+def series_cells(snapshot: Snapshot, series: str, partner: str = WORLD, industry: str = ALL_INDUSTRIES) -> tuple:
+    """Every release's figures (vintages.Cell) for `partner` and for the world (which say what each release covers):
+    what vintages.newest() reads for that partner's figures as known on a date. Strings are interned: the same few
+    ids and names repeat over thousands of cells."""
     ids = [r.id for r in releases(snapshot).get(series, ())]
-    found = tuple(snapshot.connection.execute(vintages.cells(ids, kinds=kinds, partners=[partner], industry=industry)))
-    return found if partner == WORLD else series_cells(snapshot, series, kinds, WORLD, industry) + found
+    found = tuple(vintages.Cell(*(sys.intern(v) if isinstance(v, str) else v for v in row))
+                  for row in snapshot.connection.execute(vintages.cells(ids, partners=[partner], industry=industry)))
+    return found if partner == WORLD else series_cells(snapshot, series, WORLD, industry) + found
 
 
 def known(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], rows) -> dict[vintages.Key, vintages.Known]:
@@ -238,7 +241,7 @@ def series_national(snapshot: Snapshot, series: str, known_releases: tuple[str, 
     """National totals of a series released several times: each year, the All States row of the newest of
     `known_releases` that has one; none for a year no release has one for (the sum of the states would leave out
     what Census could not allocate to a state)."""
-    rows = series_cells(snapshot, series, ("nation",), partner, industry)
+    rows = [r for r in series_cells(snapshot, series, partner, industry) if r.kind == "nation"]
     found = {year: k for (_, p, year), k in known(snapshot, series, known_releases, rows).items() if p == partner}
     runs: dict[str, list[int]] = defaultdict(list)
     for year in sorted(found):
@@ -269,15 +272,15 @@ class KnownPlaces:
     known: MappingProxyType
 
 
-@per_version(maxsize=64)
+@per_version(maxsize=16)  # fewer than series_cells: an entry is a few times larger
 def known_places(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], kinds: tuple[str, ...],
                  partner: str = WORLD, industry: str = ALL_INDUSTRIES, national: bool = False) -> KnownPlaces:
     """The figures of places of `kinds` for `partner` as known from `known_releases` of a series (newest covering
     release first). `national`: each year from the newest release with an All States row, so that a share of the
     national total divides figures of one release (series_national)."""
-    rows = series_cells(snapshot, series, kinds, partner, industry)
+    rows = [r for r in series_cells(snapshot, series, partner, industry) if r.kind in kinds]
     if national:
-        nation = series_cells(snapshot, series, ("nation",), WORLD, industry)
+        nation = [r for r in series_cells(snapshot, series, WORLD, industry) if r.kind == "nation"]
         with_total = {(k.dataset, year) for (_, _, year), k in known(snapshot, series, known_releases, nation).items()}
         rows = [r for r in rows if (r.dataset_id, r.year) in with_total]
     figures = known(snapshot, series, known_releases, rows)

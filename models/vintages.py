@@ -9,6 +9,7 @@ figure for the partner, the place exported nothing there (the files leave zero c
 release that never names a partner (the 2016-2025 file has no groups) says nothing about it, and an older one answers.
 """
 
+from collections import namedtuple
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -59,11 +60,14 @@ def listed(datasets: Iterable[str]) -> Select:
     return select(o.dataset_id, o.partner).where(o.dataset_id.in_(list(datasets))).group_by(o.dataset_id, o.partner)
 
 
+Cell = namedtuple("Cell", "dataset_id geography_id kind code name usps metro_type partner year value status")
+
+
 def cells(datasets: Iterable[str], indicator: str = "exports_goods", kinds: Iterable[str] | None = None,
           geography_ids: Iterable[int] | None = None, partners: Iterable[str] | None = None,
           years: Iterable[int] | None = None, industry: str = ALL_INDUSTRIES) -> Select:
-    """The figures of some releases, each with its place: those of `partners` (all if None). newest() needs the
-    world figures among them, which say what each release covers."""
+    """The figures of some releases, each with its place (rows of Cell's fields): those of `partners` (all if
+    None). newest() needs the world figures among them, which say what each release covers."""
     o, g = Observation, Geography
     query = (select(o.dataset_id, o.geography_id, g.kind, g.code, g.name, g.usps, g.metro_type, o.partner, o.year,
                     o.value, o.status)
