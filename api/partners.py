@@ -166,14 +166,25 @@ def has_figures(points: list, geo: Geography, args: dict) -> None:
            (f" as known on {as_of}" if as_of else "") + (f"; there are for {figures.spans(given)}" if given else ""))
 
 
+def national(dataset: str, args: dict, partner_: str, industry: str = ALL_INDUSTRIES,
+             indicator: str = "exports_goods") -> figures.NationalTotals:
+    """The national totals a share of states' figures divides by: for the series of state exports by destination,
+    each year's All States row of the newest release known on as_of that has one; for a release of a series
+    released several times, its own All States row (none: no share, rather than the sum of its states, which
+    leaves out what Census could not allocate to a state); for another dataset, as lookups.denominators."""
+    snapshot = db.snapshot()
+    if dataset == STATE_SERIES:
+        return figures.series_national(snapshot, STATE_SERIES, releases(args)[1], partner_, industry)
+    release = figures.release(snapshot, dataset)
+    if release is not None and len(figures.releases(snapshot)[release.series]) > 1:
+        values = figures.series_national(snapshot, release.series, (dataset,), partner_, industry).values
+        return figures.NationalTotals(values, f"the All States row of {dataset} ({figures.spans(values) or 'none'})")
+    return lookups.denominators(dataset, indicator, industry, partner_)
+
+
 def denominators(args: dict):
-    """The national totals a share of a state's series divides by: for the series of state exports by destination,
-    each year's All States row of the newest release that has one; for another dataset, its own."""
-    def find(dataset: str, indicator: str, industry: str, partner_: str) -> figures.NationalTotals:
-        if dataset == STATE_SERIES:
-            return figures.series_national(db.snapshot(), STATE_SERIES, releases(args)[1], partner_, industry)
-        return lookups.denominators(dataset, indicator, industry, partner_)
-    return find
+    """national() as models.series.express asks for it."""
+    return lambda dataset, indicator, industry, partner_: national(dataset, args, partner_, industry, indicator)
 
 
 def state_places(args: dict, years: tuple[int, ...]) -> tuple[tuple[Place, ...], list[str], figures.NationalTotals | None]:
@@ -186,7 +197,7 @@ def state_places(args: dict, years: tuple[int, ...]) -> tuple[tuple[Place, ...],
         dataset = releases(args)[1][0]
         found, used = combine({dataset: figures.places(snapshot, dataset, "exports_goods", ("state",), industry,
                                                        info.code)}, years)
-        totals = lookups.denominators(dataset, "exports_goods", industry, info.code) if share else None
+        totals = national(dataset, args, info.code, industry) if share else None
         return found, used or [dataset], totals
     merged: dict[str, Place] = {}
     used, totals = [], None
@@ -359,6 +370,8 @@ class StatePartners(MethodView):
         year = year_of(args, {r.year for r in world}, f"exports of {geo.name}")
         rows = db.connection().execute(cells(known_releases, geography_ids=[geo.id], years=[year])).all()
         known = {p: k for (_, p, _), k in figures.known(snapshot, series_, known_releases, rows).items()}
+        if set(known) == {WORLD}:
+            refuse("dataset", f"{known_releases[0]} has no figures by destination")
         return state_partners(geo.place, year, known, figures.partners(snapshot), kinds_of(args.get("kind", ["country"])),
                               args["limit"], lookups.sources, args.get("as_of"))
 

@@ -167,6 +167,12 @@ def test_state_series_for_a_partner_with_revisions(client):
 
 
 def test_state_series_share_divides_figures_of_one_release(client):
+    body = client.get(f"/v1/states/VT/exports?units=share&dataset={CURRENT}").get_json()
+    assert [(p["year"], p["value"], p["level"]) for p in body["data"]] == [(2018, None, 2920494845),
+                                                                          (2019, None, 2841640994)]
+    assert body["units_basis"][0]["denominator"] == f"the All States row of {CURRENT} (none)"
+    assert problem(client.get("/v1/states/OR/partners?dataset=census-state-exports-2012"), 400)["errors"] == {
+        "dataset": ["census-state-exports-2012 has no figures by destination"]}
     body = client.get("/v1/states/VT/exports?units=share&as_of=2019-12-31").get_json()
     assert [(p["year"], p["value"], p["level"], p["dataset"]) for p in body["data"]] == [
         (2018, round(100 * 2919609347 / 1664055580908, 6), 2919609347, INITIAL)]
