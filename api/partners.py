@@ -193,15 +193,15 @@ def state_places(args: dict, years: tuple[int, ...]) -> tuple[tuple[Place, ...],
     snapshot, industry, as_of = db.snapshot(), args["industry"], args.get("as_of")
     info = partner(args["partner"], "partner")
     share = args["by"] == "share"
+    merged: dict[str, Place] = {}
+    used, totals = [], None
     if "dataset" in args:
         dataset = releases(args)[1][0]
         found, used = combine({dataset: figures.places(snapshot, dataset, "exports_goods", ("state",), industry,
                                                        info.code)}, years)
+        merged = {p.code: p for p in found}
         totals = national(dataset, args, info.code, industry) if share else None
-        return found, used or [dataset], totals
-    merged: dict[str, Place] = {}
-    used, totals = [], None
-    if industry == ALL_INDUSTRIES:
+    elif industry == ALL_INDUSTRIES:
         series_, known_releases = releases(args)
         known = figures.known_places(snapshot, series_, known_releases, ("state",), info.code, industry, share)
         for place in known.places:
@@ -211,7 +211,7 @@ def state_places(args: dict, years: tuple[int, ...]) -> tuple[tuple[Place, ...],
         totals = figures.series_national(snapshot, series_, known_releases, info.code, industry) if share else None
     elif as_of is not None:
         refuse("as_of", "figures by industry come from files without a release date: as_of applies to industry ALL")
-    if as_of is None:  # the files by industry, for the places and years the series does not give
+    if as_of is None and "dataset" not in args:  # the files by industry, for what the series does not give
         rest = {d: [Place(p.code, p.name, MappingProxyType({y: f for y, f in p.figures.items()
                                                             if y not in getattr(merged.get(p.code), "figures", ())}),
                           p.kind)
@@ -224,14 +224,14 @@ def state_places(args: dict, years: tuple[int, ...]) -> tuple[tuple[Place, ...],
         if share and more and not used:
             totals = lookups.denominators(more[0], "exports_goods", industry, info.code)
         used += more
-    if share and not used and totals is not None:
+    if share and not used and totals is not None and "dataset" not in args:
         refuse("year", f"a state's share of the national total needs the All States row of the release its figure "
                        f"comes from, and no release of {STATE_SERIES} has one for {years[0]} (they have for "
                        f"{figures.spans(totals.values)})")
     if not used and (info.code != WORLD or as_of is not None):
         refuse("partner" if info.code != WORLD else "as_of", f"no figures for the exports of states to {info.name} "
                f"({info.code}) in {figures.spans(years)}" + (f" as known on {as_of}" if as_of else ""))
-    return tuple(sorted(merged.values(), key=lambda p: p.code)), used, totals
+    return tuple(sorted(merged.values(), key=lambda p: p.code)), used or list(filter(None, [args.get("dataset")])), totals
 
 
 def metro_places(args: dict, years: tuple[int, ...]) -> tuple[tuple[Place, ...], list[str], figures.NationalTotals | None]:
