@@ -7,9 +7,10 @@ from api.caching import cached
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint
+from models import figures
 from models.dataset import datasets_query
 from models.observation import industries
-from models.vintages import coverage, releases, series_named
+from models.vintages import releases, series_named, vintages_body
 from schemas.codes import DatasetPageSchema, DatasetSchema, IndustryPageSchema, IndustryQueryArgs, VintagesSchema
 from schemas.common import FormatArgs, PageArgs
 
@@ -64,11 +65,5 @@ class DatasetVintages(MethodView):
         found = db.session.scalar(series_named(id))
         if found is None:
             lookups.source(id)  # a 404
-        datasets = db.session.scalars(releases(found)).all()
-        counts = {r.dataset_id: r for r in db.session.execute(coverage(found))}
-        newest = next((d.id for d in datasets if d.released_on is not None), datasets[0].id)
-        return {"series": found, "releases": [
-            {**{k: getattr(d, k) for k in ("id", "title", "released_on", "release", "loaded_at", "coverage")},
-             **({k: getattr(counts[d.id], k) for k in ("first_year", "last_year", "places", "partners", "figures")}
-                if d.id in counts else {"places": 0, "partners": 0, "figures": 0}),
-             "newest": d.id == newest} for d in datasets]}
+        return vintages_body(found, db.session.scalars(releases(found)).all(),
+                             figures.release_coverage(db.snapshot(), found))

@@ -8,16 +8,25 @@ from types import MappingProxyType
 
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from api import db, lookups
 from api.caching import cached
 from api.formats import csv_columns
 from api.pagination import paginate
 from api.problems import Blueprint, not_found
-from models import Geography, Industry, Observation, Partner, figures
-from models.observation import ALL_INDUSTRIES, EXPORTS, WORLD, figure, series, with_industry_titles
-from models.partners import GROUP_KINDS, partner_exports, partner_states, state_partners
+from models import Geography, Industry, Observation, figures
+from models.observation import (
+    ALL_INDUSTRIES,
+    EXPORTS,
+    WORLD,
+    figure,
+    partner_coverage,
+    partners,
+    series,
+    with_industry_titles,
+)
+from models.partners import GROUP_KINDS, partner_body, partner_exports, partner_states, state_partners
 from models.stats import Place, combine
 from models.vintages import STATE_SERIES, Known, Revision, cells, sole_releases
 from schemas.common import FormatArgs
@@ -256,27 +265,14 @@ class Partners(MethodView):
     @csv_columns("code", "name", "kind", "iso2", "iso3")
     def get(self, args):
         """List trade partners: countries (ISO 3166 codes, Census names), groups with their members, the world"""
-        query = select(Partner.code)
-        if "kind" in args:
-            query = query.where(Partner.kind.in_(kinds_of(args["kind"])))
-        for word in (args.get("q") or "").lower().split():
-            query = query.where(or_(func.lower(Partner.name).contains(word, autoescape=True),
-                                    Partner.code == word.upper()))
-        body, headers = paginate(query.order_by(Partner.code), args["page"], args["page_size"])
+        body, headers = paginate(partners(kinds_of(args["kind"]) if "kind" in args else None, args.get("q")),
+                                 args["page"], args["page_size"])
         directory = figures.partners(db.snapshot())
-        body["data"] = [detail(directory[c], directory) for c in body["data"]]
-        return body, headers
-
-
-def detail(info: figures.PartnerInfo, directory) -> dict:
-    return {"code": info.code, "name": info.name, "kind": info.kind, "iso2": info.iso2, "iso3": info.iso3,
-            "names": list(info.names), "codes": [{"code": c, "system": s} for c, s in info.codes],
-            "members": [{"code": m, "name": directory[m].name} for m in info.members],
-            "groups": [{"code": g, "name": directory[g].name} for g in info.groups]}
+        return {**body, "data": [partner_body(directory[code], directory) for code in body["data"]]}, headers
 
 
 @blp.route("/partners/<code>")
-class PartnerDetail(MethodView):
+class Partner(MethodView):
     @blp.arguments(FormatArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
@@ -284,12 +280,8 @@ class PartnerDetail(MethodView):
     def get(self, args, code):
         """Get a trade partner by any code it is known by: its codes, its members (a group) or groups, its datasets"""
         info = partner(code)
-        o = Observation
-        datasets = db.session.execute(
-            select(o.dataset_id.label("dataset"), func.min(o.year).label("first_year"),
-                   func.max(o.year).label("last_year"), func.count(o.value).label("figures"))
-            .where(o.partner == info.code).group_by(o.dataset_id).order_by(o.dataset_id)).mappings().all()
-        return {**detail(info, figures.partners(db.snapshot())), "datasets": datasets}
+        return {**partner_body(info, figures.partners(db.snapshot())),
+                "datasets": db.session.execute(partner_coverage(info.code)).mappings().all()}
 
 
 RANKED_STATE_COLUMNS = ("rank", "code", "usps", "name", "value", "status", "share", "dataset", "released_on")

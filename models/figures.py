@@ -206,6 +206,13 @@ def releases(snapshot: Snapshot) -> MappingProxyType:
     return MappingProxyType({series: tuple(found[series]) for series in sorted(found)})
 
 
+@per_version(maxsize=8)
+def release_coverage(snapshot: Snapshot, series: str) -> MappingProxyType:
+    """{release: its first and last year, places, partners and figures} for the releases of a series."""
+    return MappingProxyType({r.dataset_id: MappingProxyType(dict(r._mapping))
+                             for r in snapshot.connection.execute(vintages.coverage(series))})
+
+
 def release(snapshot: Snapshot, dataset: str) -> Release | None:
     """A dataset as a release of its series."""
     return next((r for found in releases(snapshot).values() for r in found if r.id == dataset), None)

@@ -93,11 +93,23 @@ def partner_code(code: str) -> Select:
     return select(PartnerCode.partner).where(PartnerCode.code == code.strip().upper())
 
 
-def partners(kind: str | None = None) -> Select:
-    query = select(Partner)
-    if kind is not None:
-        query = query.where(Partner.kind == kind)
+def partners(kinds: Iterable[str] | None = None, q: str | None = None) -> Select:
+    """The codes of the partners of some kinds (all if None) whose name has every word of `q` (or whose code is
+    one), in code order."""
+    query = select(Partner.code)
+    if kinds is not None:
+        query = query.where(Partner.kind.in_(list(kinds)))
+    for word in (q or "").lower().split():
+        query = query.where(or_(func.lower(Partner.name).contains(word, autoescape=True), Partner.code == word.upper()))
     return query.order_by(Partner.code)
+
+
+def partner_coverage(code: str) -> Select:
+    """Per dataset: first and last year and the number of figures for one partner."""
+    o = Observation
+    return (select(o.dataset_id.label("dataset"), func.min(o.year).label("first_year"),
+                   func.max(o.year).label("last_year"), func.count(o.value).label("figures"))
+            .where(o.partner == code).group_by(o.dataset_id).order_by(o.dataset_id))
 
 
 def members(group: str) -> Select:

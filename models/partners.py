@@ -15,6 +15,14 @@ GROUP_KINDS = ("continent", "bloc")
 STATES = "the 50 states, DC, Puerto Rico and the U.S. Virgin Islands"
 
 
+def partner_body(info, directory: Mapping) -> dict:
+    """A partner as /v1/partners lists it (schemas.partners.PartnerSchema), from models.figures.partners()."""
+    return {"code": info.code, "name": info.name, "kind": info.kind, "iso2": info.iso2, "iso3": info.iso3,
+            "names": list(info.names), "codes": [{"code": c, "system": s} for c, s in info.codes],
+            "members": [{"code": m, "name": directory[m].name} for m in info.members],
+            "groups": [{"code": g, "name": directory[g].name} for g in info.groups]}
+
+
 def _item(position: int, code: str, name: str, k: Known, total: float | None, **extra) -> dict:
     return {"rank": position, "code": code, "name": name, **extra, "value": figure(k.value), "status": k.status,
             "share": share(k.value, total), "dataset": k.dataset, "released_on": k.released_on}

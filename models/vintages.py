@@ -54,6 +54,16 @@ def coverage(series: str) -> Select:
             .group_by(o.dataset_id))
 
 
+def vintages_body(series: str, datasets: Sequence[Dataset], coverage_: Mapping[str, Mapping]) -> dict:
+    """The releases of a series, newest first, with what each covers (schemas.codes.VintagesSchema); `newest` marks
+    the one a read without as_of prefers."""
+    newest = next((d.id for d in datasets if d.released_on is not None), datasets[0].id)
+    empty = {"first_year": None, "last_year": None, "places": 0, "partners": 0, "figures": 0}
+    return {"series": series, "releases": [
+        {**{k: getattr(d, k) for k in ("id", "title", "released_on", "release", "loaded_at", "coverage")},
+         **{k: coverage_.get(d.id, empty)[k] for k in empty}, "newest": d.id == newest} for d in datasets]}
+
+
 def listed(datasets: Iterable[str]) -> Select:
     """(dataset, partner): the partners each dataset gives any figure for."""
     o = Observation
