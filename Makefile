@@ -52,7 +52,8 @@ bench: install-test  ## Benchmarks (need wrk: apt-get install wrk); tables on st
 	$(BIN)/python bench/http_bench.py --database-url $(POSTGRES_URL)
 	$(BIN)/python bench/load_bench.py
 
-openapi: install  ## Regenerate openapi.yaml from the code.
+openapi: install  ## Regenerate the operations' examples (api/examples.json, from the fixtures), then openapi.yaml.
+	$(BIN)/python tests/examples.py
 	$(BIN)/flask --app wsgi openapi write --format=yaml openapi.yaml
 
 lock: install-test  ## Re-pin constraints.txt from the current environment.

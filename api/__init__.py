@@ -10,7 +10,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTION = """U.S. export statistics by metropolitan area and state, from public sources (ITA, Census, OMB,
 Brookings), with their provenance. Read-only; JSON by default, CSV for collections and series
 (`Accept: text/csv` or `format=csv`). Money is whole US dollars. A figure a source suppressed or lacks is
-`null` with a `status`, never 0. Errors are RFC 9457 problem details."""
+`null` with a `status`, never 0. Errors are RFC 9457 problem details.
+
+Compatibility within v1: fields, headers, enumeration values (such as a figure's `status`), parameters and
+operations may be added; nothing is removed or renamed, and a field keeps its meaning. Clients should ignore
+fields they do not know and accept values of an enumeration beyond those listed. A list parameter may be given
+comma-separated or repeated."""
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -47,12 +52,18 @@ def create_app(config: dict | None = None) -> Flask:
         REDIS_RETRY_AFTER=5.0,
         RATELIMIT_LIMIT="120 per minute",
         RATELIMIT_ENABLED=True,
+        # Counters that fail (Redis down or frozen, the SQLite file unwritable): each process counts on its own
+        # meanwhile; Flask-Limiter tries them again after 1, 2, 4 … 32 s and logs the switch each way once.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_KEY_PREFIX="metro-exports",
         RATELIMIT_HEADER_RETRY_AFTER_VALUE="delta-seconds",
         # Number of proxies in front of the API whose X-Forwarded-For is trusted (0 = none).
         PROXY_COUNT=0,
         MAX_CONTENT_LENGTH=16 * 1024,
+        # Request headers in all (as nginx's default buffers); gunicorn.conf.py bounds each line and their number.
+        MAX_HEADER_BYTES=32 * 1024,
         COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],  # streamed responses (downloads) compressed chunk by chunk
         COMPRESS_MIN_SIZE=1024,
         COMPRESS_MIMETYPES=["application/json", "application/problem+json", "text/csv", "text/html",
                             "text/css", "text/javascript", "application/javascript"],
@@ -70,10 +81,13 @@ def create_app(config: dict | None = None) -> Flask:
         cors,
         db,
         docs,
+        downloads,
         formats,
         health,
         limits,
         metros,
+        nation,
+        observations,
         partners,
         plans,
         security,
@@ -84,16 +98,16 @@ def create_app(config: dict | None = None) -> Flask:
     from loaders.cli import data
 
     db.init_app(app)
-    formats.init_app(app)
     caching.init_app(app)
-    security.init_app(app)  # before_request hooks run in this order: check the request, then count it
+    # before_request hooks run in this order: check the request cheaply, count it, then negotiate its format.
+    security.init_app(app)
     limits.init_app(app)
+    formats.init_app(app)
     cors.init_app(app)
     Compress(app)
     api = Api(app)
-    for module in (metros, states, partners, plans, stats, codes, limits):
+    for module in (metros, states, partners, nation, observations, plans, stats, codes, downloads, limits):
         api.register_blueprint(module.blp)
-    api.document_common_responses()
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
     limits.limiter.exempt(health.blp)

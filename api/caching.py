@@ -229,9 +229,10 @@ def cached(view):
         response = formats.render(view(*args, **kwargs))
         pinned = db.snapshot()
         answered = etag(pinned.version, canonical_request)
-        if response.status_code == 200:
+        if response.status_code == 200 and not response.is_streamed:  # a stream is sent as it is made, never kept
             _set(cache_key(answered), _pack(response))
         return validators(response, answered, pinned.loaded_at)
+    wrapper.cached = True  # api/spec.py documents the validators and the 304 of such an operation
     return wrapper
 
 

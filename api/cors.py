@@ -3,7 +3,8 @@
 from flask import Flask, Response, request
 
 EXPOSED = ("ETag, Last-Modified, Link, X-Total-Count, X-Request-ID, RateLimit, RateLimit-Policy, "
-           "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Content-Disposition")
+           "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Content-Disposition, "
+           "X-Data-Version, X-Source-SHA256")
 
 
 def init_app(app: Flask) -> None:

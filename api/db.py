@@ -9,7 +9,7 @@ meanwhile; everything the request remembers or caches is keyed by it.
 
 from datetime import datetime
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
 from flask.globals import app_ctx
 from sqlalchemy import Connection, select
 from sqlalchemy.engine import make_url
@@ -49,13 +49,21 @@ session = scoped_session(lambda: Session(bind=connection()), scopefunc=lambda: i
 
 def release() -> None:
     """End the request's snapshot and give its connection back to the pool (also after a store error: a broken
-    connection is thrown away and the next request opens a new one)."""
+    connection is thrown away and the next request opens a new one), unless a streamed response holds it."""
     try:
         session.remove()
     finally:
         held = g.pop("snapshot", None)
-        if held is not None:
+        if held is not None and g.get("streaming") is not held:
             held.connection.close()
+
+
+def hand_over(response: Response) -> Response:
+    """Give the request's snapshot to a response streamed after the request ends: it is read from until the last
+    byte is sent and closed with the response (also when the client goes away), not at the end of the request."""
+    held = g.streaming = snapshot()
+    response.call_on_close(held.connection.close)
+    return response
 
 
 def connect_args(url: str, statement_timeout_ms: int, connect_timeout_s: int) -> dict:

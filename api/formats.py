@@ -8,8 +8,13 @@ import orjson
 from flask import Flask, Response, current_app, g, request
 from flask.json.provider import JSONProvider
 from flask_smorest import abort
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 CSV = "text/csv"
+# Negotiation reads the media ranges within the first ACCEPT_READ bytes of Accept: parsing a header of hundreds
+# of kilobytes costs a worker a large part of a second.
+ACCEPT_READ = 1024
 
 
 class OrjsonProvider(JSONProvider):
@@ -30,7 +35,8 @@ def csv_columns(*columns: str, rows: str = "data"):
     """Declare that an operation also answers CSV: one row per item of the body's `rows` list, these columns.
 
     A column is a key of the item, a dotted path into it, or (if the item lacks it) a dotted path into the body,
-    such as `geography.code` for the place a series is about.
+    such as `geography.code` for the place a series is about. `rows` may name a list in each item of a list
+    ("series.data": every point of every series); a column is then looked up in the point, then its series.
     """
     document = flask_smorest.Blueprint.doc(responses={200: {"content": {CSV: {"schema": {
         "type": "string", "description": "CSV with a header row: " + ", ".join(c.replace(".", "_") for c in columns),
@@ -44,19 +50,21 @@ def csv_columns(*columns: str, rows: str = "data"):
 
 
 def wanted_format() -> str:
-    """`format=` wins; then the Accept header; JSON when nothing says otherwise."""
+    """`format=` wins; then the Accept header (its first ACCEPT_READ bytes); JSON when nothing says otherwise."""
     asked = request.args.get("format")
     if asked in ("json", "csv"):
         return asked
     accept = request.headers.get("Accept", "*/*")
     if accept in ("*/*", "application/json"):
         return "json"
-    best = request.accept_mimetypes.best_match(["application/json", CSV], default="application/json")
+    if len(accept) > ACCEPT_READ:
+        accept = accept[:ACCEPT_READ].rpartition(",")[0]
+    best = parse_accept_header(accept, MIMEAccept).best_match(["application/json", CSV], default="application/json")
     return "csv" if best == CSV else "json"
 
 
-def _lookup(path: str, item: dict, body: dict):
-    for source in (item, body):
+def _lookup(path: str, *sources: dict):
+    for source in sources:
         value = source
         for part in path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
@@ -79,8 +87,10 @@ def to_csv(body: dict, rows: str, columns: tuple[str, ...]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.replace(".", "_") for c in columns])
-    for item in body.get(rows) or []:
-        writer.writerow([_cell(_lookup(c, item, body)) for c in columns])
+    outer, _, inner = rows.partition(".")
+    for item in body.get(outer) or []:
+        for row, parent in ([(point, item) for point in item.get(inner) or []] if inner else [(item, body)]):
+            writer.writerow([_cell(_lookup(c, row, parent, body)) for c in columns])
     return out.getvalue()
 
 

@@ -15,21 +15,34 @@ def paginate(query: Select, page: int, page_size: int, scalars: bool = True) -> 
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     page_query = query.limit(page_size).offset((page - 1) * page_size)
     items = db.session.scalars(page_query).all() if scalars else db.session.execute(page_query).all()
+    meta, headers = page_of(total, page, page_size)
+    return {"data": items, "meta": meta}, headers
+
+
+def page_of(total: int, page: int, page_size: int) -> tuple[dict, dict]:
+    """The meta of one page of `total` items ({"total", "page", "page_size", "pages"}) and its `Link` and
+    `X-Total-Count` headers."""
     pages = max(1, math.ceil(total / page_size))
-    body = {"data": items, "meta": {"total": total, "page": page, "page_size": page_size, "pages": pages}}
-    return body, {"Link": links(page, pages), "X-Total-Count": str(total)}
+    return ({"total": total, "page": page, "page_size": page_size, "pages": pages},
+            {"Link": links(page, pages), "X-Total-Count": str(total)})
 
 
 def links(page: int, pages: int) -> str:
     """RFC 8288 links to the first, previous, next and last pages of this request."""
-    def link(number: int) -> str:
-        args = request.args.to_dict(flat=False)
-        args["page"] = [str(number)]
-        return f"<{request.base_url}?{urlencode(args, doseq=True)}>"
-
     rels = {"first": 1, "last": pages}
     if page > 1:
         rels["prev"] = min(page - 1, pages)
     if page < pages:
         rels["next"] = page + 1
-    return ", ".join(f'{link(n)}; rel="{rel}"' for rel, n in rels.items())
+    return ", ".join(f'<{url_with(page=n)}>; rel="{rel}"' for rel, n in rels.items())
+
+
+def url_with(**changes) -> str:
+    """This request's URL with some parameters changed (None: left out)."""
+    args = request.args.to_dict(flat=False)
+    for name, value in changes.items():
+        if value is None:
+            args.pop(name, None)
+        else:
+            args[name] = [str(value)]
+    return f"{request.base_url}?{urlencode(args, doseq=True)}"

@@ -46,8 +46,8 @@ blp = Blueprint("partners", __name__, url_prefix="/v1", description="Trade partn
 
 # A state's figure as a series or a growth reads it: from the release `dataset_id` of `series` (a dataset that is the
 # only release of its series is its own series), with every covering release's figure (`revisions`).
-Point = namedtuple("Point", "dataset_id series indicator industry industry_title partner year value status released_on "
-                            "revisions")
+Point = namedtuple("Point", "geography_id dataset_id series indicator industry industry_title partner year value status "
+                            "released_on revisions")
 
 
 def refuse(parameter: str, message: str):
@@ -109,14 +109,15 @@ def revisions(known: Iterable[Revision]) -> list[dict]:
             for r in known]
 
 
-def state_figures(geo: Geography, args: dict, industries=(ALL_INDUSTRIES,), naics_level: int | None = None,
+def state_figures(places: list[Geography], args: dict, industries=(ALL_INDUSTRIES,), naics_level: int | None = None,
                   national: bool = False) -> list[Point]:
-    """A state's exports to args["partner"] as a series or a growth reads them: with `dataset=`, that dataset's;
+    """States' exports to args["partner"] as a series or a growth reads them: with `dataset=`, that dataset's;
     else, for industry ALL, the series of state exports by destination as known on `as_of` (each year from the
     newest release that covers it; `national`: from the newest with an All States row, for shares), and, without
     as_of, the files by industry (the only release of their series, undated) for what that series does not give."""
     snapshot, as_of = db.snapshot(), args.get("as_of")
     code = partner(args["partner"], "partner").code
+    ids = {p.id: p.code for p in places}
     if "dataset" in args:
         series_, (dataset,) = releases(args)
         released_on = figures.release(snapshot, dataset).released_on
@@ -124,12 +125,13 @@ def state_figures(geo: Geography, args: dict, industries=(ALL_INDUSTRIES,), naic
         if args.get("revisions") and len(figures.releases(snapshot)[series_]) > 1:  # each point's revisions
             known_releases = releases({k: v for k, v in args.items() if k != "dataset"}, series_)[1]
             history = figures.known_places(snapshot, series_, known_releases, ("state",), code, ALL_INDUSTRIES).known
-        rows = db.session.execute(with_industry_titles(series(geo.id, EXPORTS, dataset, industries=industries,
+        rows = db.session.execute(with_industry_titles(series(list(ids), EXPORTS, dataset, industries=industries,
                                                               naics_level=naics_level, partner=code))).all()
-        return [Point(r.dataset_id, r.dataset_id, r.indicator, r.industry, r.industry_title, r.partner, r.year, r.value,
-                      r.status, released_on, revisions(
-                          history[geo.code, r.year].revisions if (geo.code, r.year) in history
-                          and r.industry == ALL_INDUSTRIES else [Revision(dataset, released_on, r.value, r.status)]))
+        return [Point(r.geography_id, r.dataset_id, r.dataset_id, r.indicator, r.industry, r.industry_title, r.partner,
+                      r.year, r.value, r.status, released_on, revisions(
+                          history[ids[r.geography_id], r.year].revisions
+                          if (ids[r.geography_id], r.year) in history and r.industry == ALL_INDUSTRIES
+                          else [Revision(dataset, released_on, r.value, r.status)]))
                 for r in rows]
     if as_of is not None and (naics_level or set(industries) != {ALL_INDUSTRIES}):
         refuse("as_of", "figures by industry come from files without a release date: as_of applies to industry ALL")
@@ -141,18 +143,20 @@ def state_figures(geo: Geography, args: dict, industries=(ALL_INDUSTRIES,), naic
         if national:  # a share divides figures of one release: the one with an All States row, where one has it
             known = {**known, **figures.known_places(snapshot, series_, known_releases, ("state",), code,
                                                      ALL_INDUSTRIES, True).known}
+        places_by_code = {c: i for i, c in ids.items()}
         for (place, year), k in known.items():
-            if place == geo.code:
-                points[ALL_INDUSTRIES, year] = Point(k.dataset, series_, "exports_goods", ALL_INDUSTRIES, title, code,
-                                                     year, k.value, k.status, k.released_on, revisions(k.revisions))
+            if place in places_by_code:
+                points[places_by_code[place], ALL_INDUSTRIES, year] = Point(
+                    places_by_code[place], k.dataset, series_, "exports_goods", ALL_INDUSTRIES, title, code, year,
+                    k.value, k.status, k.released_on, revisions(k.revisions))
     if as_of is None:
-        query = series(geo.id, EXPORTS, None, industries=industries, naics_level=naics_level, partner=code)
+        query = series(list(ids), EXPORTS, None, industries=industries, naics_level=naics_level, partner=code)
         for r in db.session.execute(with_industry_titles(query.where(Observation.dataset_id.in_(sole_releases())))):
-            if (r.industry, r.year) not in points:
-                points[r.industry, r.year] = Point(r.dataset_id, r.dataset_id, r.indicator, r.industry,
-                                                   r.industry_title, r.partner, r.year, r.value, r.status, None,
-                                                   revisions([Revision(r.dataset_id, None, r.value, r.status)]))
-    return sorted(points.values(), key=lambda p: (p.dataset_id, p.indicator, p.industry, p.year))
+            if (r.geography_id, r.industry, r.year) not in points:
+                points[r.geography_id, r.industry, r.year] = Point(
+                    r.geography_id, r.dataset_id, r.dataset_id, r.indicator, r.industry, r.industry_title, r.partner,
+                    r.year, r.value, r.status, None, revisions([Revision(r.dataset_id, None, r.value, r.status)]))
+    return sorted(points.values(), key=lambda p: (p.geography_id, p.dataset_id, p.indicator, p.industry, p.year))
 
 
 def during(first: int | None, last: int | None) -> str:
@@ -162,17 +166,18 @@ def during(first: int | None, last: int | None) -> str:
     return f"from {first}" if first else f"up to {last}" if last else "in any year"
 
 
-def has_figures(points: list, geo: Geography, args: dict) -> None:
+def has_figures(points: list, places: list[Geography], args: dict) -> None:
     """400 where a partner other than the world, or any partner as known on `as_of`, has no figure from `from` to
-    `to` (naming partner, or as_of)."""
+    `to` for the places (naming partner, or as_of), with the years that have some."""
     info, as_of = partner(args["partner"], "partner"), args.get("as_of")
     first, last = args.get("from_"), args.get("to")
     given = sorted({p.year for p in points if p.value is not None})
     if (info.code == WORLD and as_of is None) or any((first or 0) <= year <= (last or 9999) for year in given):
         return
+    where = f" in {args['dataset']}" if "dataset" in args else f" as known on {as_of}" if as_of else ""
     refuse("partner" if info.code != WORLD else "as_of",
-           f"no figures for the exports of {geo.name} to {info.name} ({info.code}) {during(first, last)}" +
-           (f" as known on {as_of}" if as_of else "") + (f"; there are for {figures.spans(given)}" if given else ""))
+           f"no figures for the exports of {', '.join(p.name for p in places)} to {info.name} ({info.code}) "
+           f"{during(first, last)}{where}" + (f"; there are for {figures.spans(given)}" if given else ""))
 
 
 def national(dataset: str, args: dict, partner_: str, industry: str = ALL_INDUSTRIES,
@@ -196,25 +201,27 @@ def denominators(args: dict):
     return lambda dataset, indicator, industry, partner_: national(dataset, args, partner_, industry, indicator)
 
 
-def state_places(args: dict, years: tuple[int, ...]) -> tuple[tuple[Place, ...], list[str], figures.NationalTotals | None]:
-    """Every state's figures in `years` for a ranking, the datasets they come from, and for by=share the national
-    totals, read as state_figures() reads one state's."""
+def state_places(args: dict, years: tuple[int, ...] | None) -> tuple[tuple[Place, ...], list[str],
+                                                                     figures.NationalTotals | None]:
+    """Every state's figures in `years` (all if None) for a ranking, the datasets they come from, and for by=share
+    the national totals, read as state_figures() reads one state's."""
     snapshot, industry, as_of = db.snapshot(), args["industry"], args.get("as_of")
     info = partner(args["partner"], "partner")
     share = args["by"] == "share"
+    wanted = (lambda y: True) if years is None else (lambda y: y in years)
     merged: dict[str, Place] = {}
     used, totals = [], None
     if "dataset" in args:
         dataset = releases(args)[1][0]
         found, used = combine({dataset: figures.places(snapshot, dataset, "exports_goods", ("state",), industry,
-                                                       info.code)}, years)
+                                                       info.code)}, years or range(1900, 2101))
         merged = {p.code: p for p in found}
         totals = national(dataset, args, info.code, industry) if share else None
     elif industry == ALL_INDUSTRIES:
         series_, known_releases = releases(args)
         known = figures.known_places(snapshot, series_, known_releases, ("state",), info.code, industry, share)
         for place in known.places:
-            if given := {y: f for y, f in place.figures.items() if y in years}:
+            if given := {y: f for y, f in place.figures.items() if wanted(y)}:
                 merged[place.code] = Place(place.code, place.name, MappingProxyType(given), place.kind)
         used = sorted({known.known[p.code, y].dataset for p in merged.values() for y in p.figures})
         totals = figures.series_national(snapshot, series_, known_releases, info.code, industry) if share else None
@@ -226,35 +233,28 @@ def state_places(args: dict, years: tuple[int, ...]) -> tuple[tuple[Place, ...],
                           p.kind)
                     for p in figures.places(snapshot, d, "exports_goods", ("state",), industry, info.code)]
                 for d in figures.state_datasets(snapshot)}
-        found, more = combine(rest, years)
+        found, more = combine(rest, years or range(1900, 2101))
         for place in found:
             given = {**place.figures, **getattr(merged.get(place.code), "figures", {})}
             merged[place.code] = Place(place.code, place.name, MappingProxyType(given), place.kind)
         if share and more and not used:
             totals = lookups.denominators(more[0], "exports_goods", industry, info.code)
         used += more
-    if share and not used and totals is not None and "dataset" not in args:
-        refuse("year", f"a state's share of the national total needs the All States row of the release its figure "
-                       f"comes from, and no release of {STATE_SERIES} has one for {years[0]} (they have for "
-                       f"{figures.spans(totals.values)})")
     if not used and (info.code != WORLD or as_of is not None):
         refuse("partner" if info.code != WORLD else "as_of", f"no figures for the exports of states to {info.name} "
-               f"({info.code}) in {figures.spans(years)}" + (f" as known on {as_of}" if as_of else ""))
+               f"({info.code}) {during(*(years[0], years[-1]) if years else (None, None))}" +
+               (f" as known on {as_of}" if as_of else ""))
     return tuple(sorted(merged.values(), key=lambda p: p.code)), used or list(filter(None, [args.get("dataset")])), totals
 
 
-def metro_places(args: dict, years: tuple[int, ...]) -> tuple[tuple[Place, ...], list[str], figures.NationalTotals | None]:
-    """Every metro's figures for a ranking as known on `as_of` from the releases of ITA's series (or the one
-    `dataset=` names), the releases they come from, and for by=share the national totals of the year's release."""
-    series_, known_releases = releases(args, "ita-metro-exports")
-    known = figures.known_places(db.snapshot(), series_, known_releases, ("metro",), WORLD, ALL_INDUSTRIES)
-    used = sorted({known.known[p.code, y].dataset for p in known.places for y in years if y in p.figures})
-    if not used:
-        given = {y for p in known.places for y, (value, _) in p.figures.items() if value is not None}
-        refuse("year" if len(years) == 1 else "from", f"no metro figures for {figures.spans(years)} as known on "
-                                                       f"{args['as_of']}; there are for {figures.spans(given)}")
-    totals = lookups.denominators(used[0], "exports_goods", ALL_INDUSTRIES, WORLD) if args["by"] == "share" else None
-    return known.places, used, totals
+def state_years(args: dict) -> tuple[list[int], str]:
+    """The years with state figures a ranking could rank, and what they are, in words (by=share: figures of a
+    release with an All States row, which a share divides by)."""
+    found, _, _ = state_places(args, None)
+    what = args.get("dataset", "state exports")
+    if args["by"] == "share":
+        what += " with a national total (All States) in the same release"
+    return sorted({y for p in found for y, (value, _) in p.figures.items() if value is not None}), what
 
 
 @blp.route("/partners")

@@ -9,12 +9,14 @@ from flask import Response, g, request
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from webargs.fields import DelimitedList
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from models.observation import AmbiguousDataset
 
 PROBLEM = "application/problem+json"
+REPEATED = "Given more than once; this parameter takes a single value."
 
 
 class ProblemSchema(ma.Schema):
@@ -54,11 +56,29 @@ def _field_errors(messages) -> dict[str, list[str]]:
     return errors
 
 
+def list_parameters(schema: ma.Schema) -> set[str]:
+    """The query parameters of an argument schema that take a list (webargs DelimitedList fields)."""
+    return {field.data_key or name for name, field in schema.fields.items() if isinstance(field, DelimitedList)}
+
+
 class Parser(FlaskParser):
-    """Bad parameters are a 400, and a parameter the operation does not know is a bad parameter."""
+    """Bad parameters are a 400, and a parameter the operation does not know is a bad parameter. A list parameter
+    may be given comma-separated (industry=336,3364), repeated (industry=336&industry=3364), or both; any other
+    parameter is given once."""
 
     DEFAULT_VALIDATION_STATUS = 400
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE}
+
+    def load_querystring(self, req, schema):
+        lists = list_parameters(schema)
+        repeated = {name: values for name, values in req.args.lists() if len(values) > 1}
+        refused = {name: [REPEATED] for name in repeated if name not in lists}
+        if refused:
+            raise ma.ValidationError(refused)
+        args = req.args.copy()
+        for name, values in repeated.items():
+            args.setlist(name, [",".join(values)])
+        return self._makeproxy(args, schema)
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -112,21 +132,23 @@ class Api(flask_smorest.Api):
         detail = data.get("message") or error.description
         return problem(error.code, detail, headers, hint=data.get("hint"))
 
-    def document_common_responses(self) -> None:
-        """Every GET may answer 304 (If-None-Match), 429 (rate limit) and 503 (store unavailable)."""
-        common = {"304": "NOT_MODIFIED", "429": "TOO_MANY_REQUESTS", "503": "SERVICE_UNAVAILABLE"}
-        for operations in self.spec._paths.values():
-            if "get" in operations:
-                for status, name in common.items():
-                    # get_ref also registers the lazily declared response component
-                    operations["get"]["responses"].setdefault(status, self.spec.components.get_ref("response", name))
+    def _init_spec(self, **options):
+        """The spec, completed by api/spec.py's rules as each operation is registered."""
+        from api.spec import OperationRules, list_parameter
+
+        options.setdefault("servers", [{"url": "/", "description": "The host that serves this document."}])
+        super()._init_spec(extra_plugins=[OperationRules(self._app)], **options)
+        self.ma_plugin.converter.add_parameter_attribute_function(list_parameter)
 
     def _register_responses(self):
+        from api.spec import RATE_LIMIT, SHARED_HEADERS, header_refs
+
         for status in HTTPStatus:
             response = {"description": status.phrase}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM)
+            response["headers"] = header_refs(SHARED_HEADERS.get(status, ("X-Request-ID", *RATE_LIMIT)))
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM)

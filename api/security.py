@@ -14,7 +14,6 @@ DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 's
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-REPEATED = "Given more than once; give each parameter once (lists are comma-separated)."
 
 
 def _decode(raw: bytes, plus: bool = False) -> str:
@@ -32,10 +31,9 @@ def _decode(raw: bytes, plus: bool = False) -> str:
 
 
 def query_errors(query: bytes) -> dict[str, list[str]]:
-    """{parameter: [messages]} for every malformed or repeated query parameter (werkzeug would let both through,
-    replacing bad bytes or keeping only the first value)."""
+    """{parameter: [messages]} for every malformed query parameter (werkzeug would let it through, replacing bad
+    bytes). Repeats are the parser's to judge: only a list parameter may be repeated (api.problems.Parser)."""
     errors: dict[str, list[str]] = {}
-    seen: set[str] = set()
     for pair in query.split(b"&"):
         if not pair:
             continue
@@ -46,9 +44,6 @@ def query_errors(query: bytes) -> dict[str, list[str]]:
             _decode(raw_value, plus=True)
         except ValueError as e:
             errors.setdefault(name, []).append(str(e))
-        if name in seen and REPEATED not in errors.get(name, []):
-            errors.setdefault(name, []).append(REPEATED)
-        seen.add(name)
     return errors
 
 
@@ -72,6 +67,9 @@ def init_app(app: Flask) -> None:
     def request_id():
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex  # logged and echoed (headers, below)
+        limit = app.config["MAX_HEADER_BYTES"]
+        if sum(len(k) + len(v) for k, v in request.environ.items() if k.startswith("HTTP_")) > limit:
+            abort(431, message=f"Request headers are limited to {limit} bytes in all.")
         if (request.content_length or 0) > app.config["MAX_CONTENT_LENGTH"]:
             abort(413, message=f"Request bodies are limited to {app.config['MAX_CONTENT_LENGTH']} bytes; this API "
                                "reads none.")

@@ -9,8 +9,9 @@ from api.pagination import paginate
 from api.problems import Blueprint
 from models import Geography
 from models.geography import metro_count, metros, states
-from models.observation import coverage
-from models.series import growth_body, series_body
+from models.observation import EXPORTS, coverage
+from models.series import growth_body, panel, series_body
+from models.stats import Per
 from schemas.common import FormatArgs, PageArgs
 from schemas.places import (
     MetroPageSchema,
@@ -18,11 +19,16 @@ from schemas.places import (
     StateExportsArgs,
     StateMetrosArgs,
     StatePageSchema,
+    StateSeriesPanelSchema,
     StateSeriesSchema,
+    StatesExportsArgs,
 )
 from schemas.stats import GrowthSchema, StateGrowthArgs
 
 blp = Blueprint("states", __name__, url_prefix="/v1/states", description="States, DC and territories.")
+
+STATE_SERIES_COLUMNS = ("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title",
+                        "partner", "year", "value", "status", "units", "level", "released_on")
 
 
 @blp.route("")
@@ -56,17 +62,45 @@ class StateExports(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, StateSeriesSchema)
-    @csv_columns("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title", "partner",
-                 "year", "value", "status", "units", "level", "released_on")
+    @csv_columns(*STATE_SERIES_COLUMNS)
     def get(self, args, code):
         """Get a state's annual exports, all industries or by NAICS code or level, to the world or a partner"""
         geo = lookups.state(code)
-        rows = partners.state_figures(geo, args, args.get("industry", ["ALL"]), args.get("naics_level") or None,
-                                      args["units"] == "share")
-        partners.has_figures(rows, geo, args)
-        extra = ("industry", "industry_title", "partner", "released_on", *(("revisions",) if args["revisions"] else ()))
-        return encoded(series_body(geo.place, rows, lookups.sources(r.dataset_id for r in rows), args,
-                                   partners.denominators(args), extra=extra))
+        rows, per = exports_of(args, [geo])
+        return encoded(state_series(geo, rows, args, per))
+
+
+@blp.route("/exports")
+class StatesExports(MethodView):
+    @blp.arguments(StatesExportsArgs(), location="query")
+    @cached
+    @blp.response(200, StateSeriesPanelSchema)
+    @csv_columns(*STATE_SERIES_COLUMNS, rows="series.data")
+    def get(self, args):
+        """Get the annual exports of several states, one series each"""
+        places = lookups.states(args["code"])
+        rows, per = exports_of(args, places)
+        return encoded(panel(places, rows, lambda place, found: state_series(place, found, args, per)))
+
+
+def exports_of(args: dict, places: list) -> tuple[list, Per | None]:
+    """The figures a state exports request asks for (api.partners.state_figures), and its per= denominator; 400 when
+    they are none because the request is wrong: an industry that does not exist, a dataset without state figures
+    (ITA's), a partner the states have no figures for in the asked years."""
+    lookups.industries(args.get("industry", []))
+    per = lookups.per(args["per"], "exports_goods", "state") if "per" in args else None
+    rows = partners.state_figures(places, args, args.get("industry", ["ALL"]), args.get("naics_level") or None,
+                                  args["units"] == "share")
+    if not rows and "dataset" in args:
+        lookups.covers(args["dataset"], EXPORTS, ("state",), "exports")
+    partners.has_figures(rows, places, args)
+    return rows, per
+
+
+def state_series(geo: Geography, rows, args: dict, per: Per | None) -> dict:
+    extra = ("industry", "industry_title", "partner", "released_on", *(("revisions",) if args["revisions"] else ()))
+    return series_body(geo.place, rows, lookups.sources([*(r.dataset_id for r in rows), *([per.dataset] if per else [])]),
+                       args, partners.denominators(args), extra=extra, per=per)
 
 
 @blp.route("/<code>/metros")
@@ -92,6 +126,9 @@ class StateGrowth(MethodView):
     def get(self, args, code):
         """Get the growth of a state's exports between two years (Census datasets combined unless dataset= is given)"""
         geo = lookups.state(code)
-        rows = partners.state_figures(geo, args, [args["industry"]])
-        partners.has_figures(rows, geo, args)
+        lookups.industries([args["industry"]])
+        rows = partners.state_figures([geo], args, [args["industry"]])
+        partners.has_figures(rows, [geo], args)
+        lookups.years(args, sorted({r.year for r in rows if r.value is not None}), args.get("dataset", "state exports"),
+                      span=True)
         return growth_body(geo, rows, args["from_"], args["to"], lookups.sources, args["industry"])

@@ -6,10 +6,11 @@ from flask_smorest import abort
 from api import db, lookups, partners
 from api.caching import cached
 from api.formats import csv_columns, encoded
+from api.pagination import page_of
 from api.problems import Blueprint
 from models import figures
 from models.observation import INDICATORS
-from models.stats import concentration, ranking_body, summary
+from models.stats import RANK_BY, concentration, ranking_body, summary
 from schemas.stats import (
     ConcentrationArgs,
     ConcentrationSchema,
@@ -29,6 +30,20 @@ def years_of(args: dict) -> tuple[int, ...]:
     return (args["year"],) if args["by"] in ("value", "share") else (args["from_"], args["to"])
 
 
+def default_years(args: dict, available: tuple[int, ...], what: str) -> None:
+    """A ranking's year (the latest), or from and to (the first and the last), where the request leaves them out."""
+    if args["by"] in ("value", "share"):
+        lookups.years(args, available, what, latest=("year",), checked=("year",))
+    else:
+        lookups.years(args, available, what, span=True, checked=("from_", "to"), strict=True)
+
+
+def page(body: dict, args: dict):
+    """A ranking body with its page meta, and its Link and X-Total-Count headers."""
+    meta, headers = page_of(body["ranked"], args["page"], args["page_size"])
+    return encoded({**body, "meta": meta}), headers
+
+
 @blp.route("/rankings/metros")
 class MetroRankings(MethodView):
     @blp.arguments(MetroRankingArgs(), location="query")
@@ -37,19 +52,21 @@ class MetroRankings(MethodView):
     @csv_columns(*RANKED_COLUMNS)
     def get(self, args):
         """Rank metros by exports, share of the national total, growth or CAGR"""
-        if "as_of" in args:
-            found, used, totals = partners.metro_places(args, years_of(args))
-            return encoded(ranking_body(args, [p for p in found if args.get("type") in (None, p.metro_type)],
-                                        lookups.sources(used), INDICATORS["exports_goods"], "ALL", totals))
-        snapshot, dataset = db.snapshot(), lookups.source(args.get("dataset", "ita-metro-exports")).id
+        snapshot = db.snapshot()
+        dataset = (partners.releases(args, "ita-metro-exports")[1][0] if "as_of" in args else  # the newest by then
+                   lookups.source(args.get("dataset", "ita-metro-exports")).id)
         indicator = lookups.exports_indicator(dataset)
+        default_years(args, figures.years(snapshot, dataset, indicator, ("metro",)), dataset)
+        state = lookups.state(args["state"], "state").code if "state" in args else None
+        principal = figures.principal_states(snapshot)
         found = [p for p in figures.places(snapshot, dataset, indicator, ("metro",))
-                 if args.get("type") in (None, p.metro_type)]
+                 if args.get("type") in (None, p.metro_type) and (state is None or state in principal.get(p.code, ()))]
         totals = lookups.denominators(dataset, indicator, "ALL", "WLD") if args["by"] == "share" else None
         changes = (figures.changes(snapshot, dataset, indicator, ("metro",), args["from_"], args["to"])
                    if args["by"] in ("growth", "cagr") else None)
-        return encoded(ranking_body(args, found, lookups.sources([dataset]), INDICATORS[indicator], "ALL", totals,
-                                    changes))
+        per = lookups.per(args["per"], indicator, "metro") if "per" in args else None
+        return page(ranking_body(args, found, lookups.sources([dataset, *([per.dataset] if per else [])]),
+                                 INDICATORS[indicator], "ALL", totals, changes, per), args)
 
 
 @blp.route("/rankings/states")
@@ -61,8 +78,12 @@ class StateRankings(MethodView):
     def get(self, args):
         """Rank states by exports, share of the national total, growth or CAGR (Census, all years combined)"""
         industry = args["industry"]
+        lookups.industries([industry])
+        default_years(args, *partners.state_years(args))
+        per = lookups.per(args["per"], "exports_goods", "state") if "per" in args else None
         found, used, totals = partners.state_places(args, years_of(args))
-        return encoded(ranking_body(args, found, lookups.sources(used), INDICATORS["exports_goods"], industry, totals))
+        return page(ranking_body(args, found, lookups.sources(used), INDICATORS["exports_goods"], industry, totals,
+                                 per=per), args)
 
 
 @blp.route("/stats/summary")
@@ -72,14 +93,15 @@ class Summary(MethodView):
     @blp.response(200, SummarySchema)
     def get(self, args):
         """All metros in a year against a base year, with and without ITA's unallocated rows"""
-        dataset, year, base_year = lookups.source(args["dataset"]).id, args["year"], args["base_year"]
+        snapshot, dataset = db.snapshot(), lookups.source(args["dataset"]).id
         indicator = lookups.exports_indicator(dataset)
-        found = figures.places(db.snapshot(), dataset, indicator, ("metro", "unallocated"))
-        for asked, name in ((year, "year"), (base_year, "base_year")):
-            if all(p.value(asked) is None for p in found):
-                abort(400, messages={"query": {name: [f"{dataset} has no figures for {asked}"]}})
-        return summary(found, year, base_year, args["threshold"], lookups.denominators(dataset, indicator, "ALL", "WLD"),
-                       dataset, lookups.sources([dataset]))
+        available = figures.years(snapshot, dataset, indicator, ("metro", "unallocated"))
+        lookups.years(args, available, dataset, latest=("year",))
+        args.setdefault("base_year", args["year"] - 1)
+        lookups.years(args, available, dataset, checked=("year", "base_year"))
+        found = figures.places(snapshot, dataset, indicator, ("metro", "unallocated"))
+        return summary(found, args["year"], args["base_year"], args["threshold"],
+                       lookups.denominators(dataset, indicator, "ALL", "WLD"), dataset, lookups.sources([dataset]))
 
 
 @blp.route("/stats/concentration")
@@ -89,9 +111,11 @@ class Concentration(MethodView):
     @blp.response(200, ConcentrationSchema)
     def get(self, args):
         """The largest metros by an indicator: their share of land area, population, GDP and exports"""
-        snapshot, year, rank_by = db.snapshot(), args["year"], args["rank_by"]
-        body = concentration(figures.measures(snapshot, year), figures.metros(snapshot), rank_by, year, args["top"],
-                             lookups.sources)
+        snapshot, rank_by = db.snapshot(), args["rank_by"]
+        dataset, available = figures.measure_years(snapshot, RANK_BY.get(rank_by, rank_by))
+        lookups.years(args, available, f"{rank_by} of metros ({dataset})", latest=("year",), checked=("year",))
+        body = concentration(figures.measures(snapshot, args["year"]), figures.metros(snapshot), rank_by, args["year"],
+                             args["top"], lookups.sources)
         if body is None:
-            abort(400, messages={"query": {"year": [f"no {rank_by} figures for metros in {year}"]}})
+            abort(400, messages={"query": {"year": [f"no {rank_by} figures for metropolitan areas in {args['year']}"]}})
         return body

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, MetaData, inspect, select, text
 from sqlalchemy.orm import Session
 
-from loaders import brookings, census, delineations, indicators, ita, partners, plans
+from loaders import brookings, census, delineations, gazetteer, indicators, ita, partners, plans
 from loaders.files import SourceError
 from loaders.places import seed
 from loaders.store import Result
@@ -16,6 +16,7 @@ from models.dataset import schema_version, store_version
 
 # In dependency order: geographies first, then the sources that refer to them.
 STEPS = (
+    ("Census Gazetteer land areas", gazetteer.load),
     ("delineations", delineations.load),
     ("ITA metro exports", ita.load),
     ("Census state exports", census.load),

@@ -1,5 +1,6 @@
 """ITA Metropolitan Export Series: merchandise exports by metro, 2005-2023 (xlsx), and its 2012-2021 edition (csv)."""
 
+from collections import defaultdict
 from datetime import date
 from pathlib import Path
 
@@ -7,30 +8,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loaders.files import SourceError, column_letter, csv_rows, number, workbook
+from loaders.places import ITA_TITLES as UNALLOCATED
 from loaders.places import Places
 from loaders.store import Result, Rows, Source, unchanged, write
 from models import Observation
+from models.delineation import CbsaDelineation, Event, events, not_metropolitan
 
 FILE = "ita/ITA_MSA_Export_Series.xlsx"
 HISTORY_FILE = "ita/exports_ita.csv"
 INDICATOR = "exports_goods"
 UNIT_COLUMN = "Unit (Valid for crosstab only)"
 
-# ITA's non-metro rows → unallocated geographies. They are part of the national total.
-UNALLOCATED = {
-    "Z-Crossovers": "crossovers",
-    "Z-Non Metropolitan Areas": "non-metro",
-    "Z-Other Metropolitan Areas": "other-metro",
-    "Z-Unknown": "unknown",
-}
-
 CAVEATS = (
     "Merchandise (goods) exports only, by exporter location (origin of movement, ZIP-code based), from initial "
     "Census data without later revisions. Each year uses the metro definition in force that year; history is not "
     "restated. The file's unit column says 'Millions of USD' but its values are US dollars. A blank cell is a "
-    "suppressed value or a year in which the metro was not defined: blanks between two reported years are stored "
-    "as 'suppressed', leading and trailing blanks as 'not_available'. The rows Z-Crossovers, Z-Non Metropolitan "
-    "Areas, Z-Other Metropolitan Areas and Z-Unknown are kept as unallocated geographies."
+    "suppressed value or a year in which the area was not a metropolitan area: a blank in a year the delineation in "
+    "force did not make the area metropolitan is 'not_available' with the reason in its note; other blanks between "
+    "two reported years are 'suppressed', leading and trailing ones 'not_available'. The rows Z-Crossovers, "
+    "Z-Non Metropolitan Areas, Z-Other Metropolitan Areas and Z-Unknown are kept as unallocated geographies."
 )
 
 SOURCE = Source(
@@ -57,12 +53,34 @@ HISTORY_SOURCE = Source(
 )
 
 
-def statuses(values: list[float | None]) -> list[str]:
-    """'ok' for figures; blanks between two figures are 'suppressed', other blanks 'not_available'."""
+def statuses(values: list[float | None], reasons: list[str | None]) -> list[tuple[str, str | None]]:
+    """(status, note) per year: 'ok' for a figure; a blank in a year the area was not a metropolitan area is
+    'not_available' with the reason (`reasons`, None where it was one); other blanks are 'suppressed' between two
+    figures, else 'not_available'."""
     present = [i for i, v in enumerate(values) if v is not None]
     first, last = (present[0], present[-1]) if present else (len(values), -1)
-    return ["ok" if v is not None else "suppressed" if first < i < last else "not_available"
-            for i, v in enumerate(values)]
+    return [("ok", None) if v is not None else ("not_available", why) if why is not None else
+            ("suppressed" if first < i < last else "not_available", None)
+            for i, (v, why) in enumerate(zip(values, reasons))]
+
+
+class Delineated:
+    """Why a metro was not a metropolitan area in a year (models.delineation.not_metropolitan), from the store."""
+
+    def __init__(self, session: Session):
+        self.history: dict[int, dict[str, tuple[str, str]]] = defaultdict(dict)
+        for geo, vintage, type_, title in session.execute(select(
+                CbsaDelineation.geography_id, CbsaDelineation.vintage, CbsaDelineation.metro_type,
+                CbsaDelineation.title)):
+            self.history[geo][vintage] = (type_, title)
+        self.changes: dict[int, list[Event]] = defaultdict(list)
+        for geo, kind, vintage, code, name in session.execute(events()):
+            self.changes[geo].append(Event(kind, vintage, f"{name} ({code})"))
+
+    def reasons(self, geography_id: int, years: list[int]) -> list[str | None]:
+        if geography_id not in self.history:
+            return [None] * len(years)  # an unallocated row
+        return [not_metropolitan(self.history[geography_id], self.changes[geography_id], y) for y in years]
 
 
 def geography(places: Places, path: Path, line: int, title: str) -> int:
@@ -74,7 +92,7 @@ def geography(places: Places, path: Path, line: int, title: str) -> int:
     return places.id("metro", code)
 
 
-def parse(path: Path, places: Places) -> Rows:
+def parse(path: Path, places: Places, delineated: Delineated) -> Rows:
     book = workbook(path)
     rows = Rows(path)
     try:
@@ -106,8 +124,8 @@ def parse(path: Path, places: Places) -> Rows:
                 unmatched.append(f"line {line}: {title!r}")
                 continue
             geo = geography(places, path, line, title)
-            for year, value, status in zip(years, values, statuses(values)):
-                rows.add(line, INDICATOR, geo, year, value, status)
+            for year, value, (status, note) in zip(years, values, statuses(values, delineated.reasons(geo, years))):
+                rows.add(line, INDICATOR, geo, year, value, status, note=note)
         if unmatched:
             raise SourceError(path, f"{len(unmatched)} title(s) match no delineation or crosswalk entry: "
                                     + "; ".join(unmatched))
@@ -116,7 +134,10 @@ def parse(path: Path, places: Places) -> Rows:
     return rows
 
 
-def parse_history(path: Path, places: Places) -> Rows:
+def parse_history(path: Path, places: Places, delineated: Delineated,
+                  blanks: dict[tuple[int, int], tuple[str, str | None]]) -> Rows:
+    """The 2012-2021 edition. A blank that the main series leaves blank too takes its status and note: the main
+    series sees the years before and after this window, so it tells a suppressed figure from a missing one."""
     rows = Rows(path)
     years = list(range(2012, 2022))
     unmatched = []
@@ -127,9 +148,11 @@ def parse_history(path: Path, places: Places) -> Rows:
             continue
         geo = geography(places, path, line, title)
         parsed = [number(row[str(y)], path, line, str(y)) for y in years]
-        kinds = statuses([v for v, _ in parsed])
-        for year, (value, status), kind in zip(years, parsed, kinds):
-            rows.add(line, INDICATOR, geo, year, value, status if value is not None else kind)
+        kinds = statuses([v for v, _ in parsed], delineated.reasons(geo, years))
+        for year, (value, status), (kind, note) in zip(years, parsed, kinds):
+            if value is None:
+                status, note = blanks.get((geo, year), (kind, note))
+            rows.add(line, INDICATOR, geo, year, value, status, note=note)
     if unmatched:
         raise SourceError(path, f"{len(unmatched)} title(s) match no delineation or crosswalk entry: "
                                 + "; ".join(unmatched))
@@ -156,12 +179,15 @@ def load(session: Session, data_dir: Path, force: bool = False) -> list[Result]:
     path, history_path = data_dir / FILE, data_dir / HISTORY_FILE
     results = []
     if force or not unchanged(session, SOURCE, [path]):
-        results.append(write(session, SOURCE, [path], parse(path, Places(session))))
+        results.append(write(session, SOURCE, [path], parse(path, Places(session), Delineated(session))))
         force = True
     else:
         results.append(Result(SOURCE.id, "unchanged"))
     if history_path.exists() and (force or not unchanged(session, HISTORY_SOURCE, [history_path])):
-        history = parse_history(history_path, Places(session))
+        blanks = {(g, y): (status, note) for g, y, status, note in session.execute(
+            select(Observation.geography_id, Observation.year, Observation.status, Observation.note)
+            .where(Observation.dataset_id == SOURCE.id, Observation.value.is_(None)))}
+        history = parse_history(history_path, Places(session), Delineated(session), blanks)
         check = cross_check(session, history)
         result = write(session, HISTORY_SOURCE, [history_path], history, notes=[check.capitalize() + "."])
         result.checks.append(check)

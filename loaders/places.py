@@ -9,18 +9,19 @@ from sqlalchemy.orm import Session
 
 from loaders.upsert import upsert
 from models import Geography
-from models.geography import fold
+from models.geography import STATES_DC, fold, search_text
 
 # Newest first: a title is looked up in the newest delineation that has it.
-VINTAGES = ("2023", "2018", "2015", "2013", "2009")
+VINTAGES = ("2023", "2020", "2018", "2015", "2013", "2009")
 
-# ITA's rows that are not metros; they are part of national totals.
+# ITA's rows that are not metros, with the titles ITA writes; they are part of national totals.
 UNALLOCATED = {
-    "crossovers": "Crossovers (exports not allocated to one metro)",
-    "non-metro": "Non-metropolitan areas",
-    "other-metro": "Other metropolitan areas",
-    "unknown": "Unknown location",
+    "crossovers": ("Crossovers (exports not allocated to one metro)", "Z-Crossovers"),
+    "non-metro": ("Non-metropolitan areas", "Z-Non Metropolitan Areas"),
+    "other-metro": ("Other metropolitan areas", "Z-Other Metropolitan Areas"),
+    "unknown": ("Unknown location", "Z-Unknown"),
 }
+ITA_TITLES = {title: slug for slug, (_, title) in UNALLOCATED.items()}
 
 CROSSWALK = Path(__file__).parent / "reference" / "title_crosswalk.csv"
 
@@ -34,15 +35,19 @@ def all_states():
 
 
 def seed(session: Session) -> None:
-    """The nation, the states, DC and territories (from the `us` package), and ITA's unallocated rows."""
-    rows = [dict(kind="nation", code="US", name="United States", usps="US", search_text="united states")]
+    """The nation, the states, DC and territories (from the `us` package), and ITA's unallocated rows (found by the
+    titles ITA writes too)."""
+    rows = [dict(kind="nation", code="US", name="United States", usps="US", search_text="united states",
+                 territory=None, titles={})]
     for s in all_states():
-        rows.append(dict(kind="state", code=s.fips, name=s.name, usps=s.abbr, search_text=fold(s.name)))
-    for code, name in UNALLOCATED.items():
-        rows.append(dict(kind="unallocated", code=code, name=name, search_text=fold(name)))
+        rows.append(dict(kind="state", code=s.fips, name=s.name, usps=s.abbr, search_text=fold(s.name),
+                         territory=s.abbr if s.is_territory else STATES_DC, titles={}))
+    for code, (name, title) in UNALLOCATED.items():
+        rows.append(dict(kind="unallocated", code=code, name=name, search_text=search_text([name, title]),
+                         territory=None, titles={"ita": title}))
     for row in rows:
         row.setdefault("usps", None)
-        row.update(metro_type=None, land_area_m2=None, delineation=None, titles={})
+        row.update(metro_type=None, land_area_m2=None, delineation=None, current=None)
     upsert(session, Geography.__table__, rows, ["kind", "code"])
 
 
@@ -60,7 +65,7 @@ class Places:
             self.ids[kind, code] = id_
             if kind == "state":
                 self.states.update({fold(name): code, usps.lower(): code, code: code})
-            for vintage, title in (titles or {}).items():
+            for vintage, title in (titles or {}).items() if kind == "metro" else ():
                 self.titles[vintage].setdefault(title, code)
                 self.folded[vintage].setdefault(fold(title), code)
         self.crosswalk = read_crosswalk()

@@ -56,12 +56,15 @@ class Rows:
         self.conflicts = conflicts
         self.items: dict[tuple, tuple[float | None, str]] = {}
         self.lines: dict[tuple, int] = {}
+        self.notes: dict[tuple, str] = {}  # the reason for a status, where one is needed
         self.rejects: Counter = Counter()
         self.merged = 0
 
     def add(self, line: int, indicator: str, geography_id: int, year: int, value: float | None, status: str,
-            industry: str = ALL_INDUSTRIES, partner: str = WORLD) -> None:
+            industry: str = ALL_INDUSTRIES, partner: str = WORLD, note: str | None = None) -> None:
         key = (indicator, geography_id, industry, partner, year)
+        if note is not None and key not in self.items:
+            self.notes[key] = note
         if key in self.items:
             if self.items[key] != (value, status) and self.conflicts == "null":
                 if self.items[key][1] != "conflicting":
@@ -94,7 +97,7 @@ def unchanged(session: Session, source: Source, paths: list[Path]) -> bool:
     return dataset is not None and dataset.sha256 == fingerprint(paths)
 
 
-COLUMNS = ("dataset_id", "indicator", "geography_id", "industry", "partner", "year", "value", "status")
+COLUMNS = ("dataset_id", "indicator", "geography_id", "industry", "partner", "year", "value", "status", "note")
 
 
 def bulk_insert(session: Session, rows: Iterable[tuple]) -> None:
@@ -129,8 +132,7 @@ def write(session: Session, source: Source, paths: list[Path], rows: Rows | None
     )], ["id"])
     session.execute(delete(Observation).where(Observation.dataset_id == source.id))
     if rows is not None:
-        bulk_insert(session, ((source.id, indicator, geography_id, industry, partner, year, value, status)
-                              for (indicator, geography_id, industry, partner, year), (value, status)
-                              in rows.items.items()))
+        bulk_insert(session, ((source.id, *key, value, status, rows.notes.get(key))
+                              for key, (value, status) in rows.items.items()))
     return Result(source.id, "loaded", len(rows) if rows is not None else row_count or 0,
                   rows.rejects if rows is not None else Counter())

@@ -10,7 +10,7 @@ any time. Each keeps its most recently used results, a bounded number of them (s
 
 import sys
 import threading
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -19,18 +19,21 @@ from types import MappingProxyType
 
 from sqlalchemy import exists, select
 
-from models import Dataset, Geography, Observation, Partner, vintages
+from models import Dataset, Geography, Industry, Observation, Partner, geography_states, vintages
 from models.engine import Snapshot
 from models.observation import (
     ALL_INDUSTRIES,
     EXPORTS,
+    PER_SOURCES,
     WORLD,
     PartnerCode,
     cross_section,
+    has_kind,
     national_totals,
     partner_members,
 )
-from models.stats import Place
+from models.series import territory
+from models.stats import Per, Place
 from models.vintages import sole_releases
 
 
@@ -119,6 +122,50 @@ def national(snapshot: Snapshot, dataset: str, indicator: str, industry: str = A
         f"the national total)"))
 
 
+Point = namedtuple("Point", "dataset_id indicator year value status")  # a row of a series, as express() reads it
+
+
+@dataclass(frozen=True, slots=True)
+class Nation:
+    """A dataset's national series of an indicator, and what it is made of (its basis)."""
+
+    dataset: str
+    rows: tuple[Point, ...]  # one per year; a sum of places is status 'derived'
+    method: str  # united_states_row | sum_of_places
+    definition: str
+    territory: str
+    places: MappingProxyType  # kind → places of that kind in the dataset
+    places_with_figure: MappingProxyType  # year → places with a figure that year
+    sum_of_places: MappingProxyType  # year → the sum of the places' figures (= the totals, unless a row is given)
+
+
+@per_version(maxsize=64)
+def nation(snapshot: Snapshot, dataset: str, indicator: str, industry: str = ALL_INDUSTRIES) -> Nation:
+    """The national series of a dataset: the national totals shares divide by (national()), with the places they
+    cover."""
+    totals = national(snapshot, dataset, indicator, industry)
+    row = places(snapshot, dataset, indicator, ("nation",), industry)
+    parts = places(snapshot, dataset, indicator, ("state", "metro", "unallocated"), industry)
+    years = sorted({y for p in (*row, *parts) for y in p.figures})
+
+    def status(year: int) -> str:
+        if row:
+            return row[0].status(year)
+        return "not_available" if totals.values.get(year) is None else "derived"
+
+    principal = principal_states(snapshot)
+    fips = {code for p in parts if p.kind in ("state", "metro") for code in (
+        (p.code,) if p.kind == "state" else principal.get(p.code, ()))}
+    kinds = Counter(p.kind for p in parts)
+    return Nation(
+        dataset, tuple(Point(dataset, indicator, y, totals.values.get(y), status(y)) for y in years),
+        "united_states_row" if row else "sum_of_places", totals.definition,
+        territory(fips, [p.name for p in parts if p.kind == "unallocated"], metros=not kinds["state"]),
+        MappingProxyType(dict(sorted(kinds.items()))),
+        MappingProxyType({y: sum(1 for p in parts if p.value(y) is not None) for y in years}),
+        MappingProxyType({y: sum(p.value(y) for p in parts if p.value(y) is not None) for y in years}))
+
+
 @per_version(maxsize=64)
 def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
            industry: str = ALL_INDUSTRIES, partner: str = WORLD) -> tuple[Place, ...]:
@@ -130,6 +177,20 @@ def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, .
         place["figures"][r.year] = (r.value, r.status)
     return tuple(Place(code, p["name"], MappingProxyType(p["figures"]), kind, p["metro_type"])
                  for (kind, code), p in sorted(found.items(), key=lambda item: item[0][1]))
+
+
+@per_version(maxsize=256)
+def years(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
+          industry: str = ALL_INDUSTRIES) -> tuple[int, ...]:
+    """The years in which some place of `kinds` has a figure (not null) in the dataset, in order: what `year`,
+    `from` and `to` default to (the latest, the first and the last)."""
+    return tuple(sorted({year for p in places(snapshot, dataset, indicator, kinds, industry)
+                         for year, (value, _) in p.figures.items() if value is not None}))
+
+
+def state_years(snapshot: Snapshot, datasets: tuple[str, ...], industry: str) -> tuple[int, ...]:
+    """The years with state exports of `industry` in any of `datasets` (the Census ones, whose years are combined)."""
+    return tuple(sorted({y for d in datasets for y in years(snapshot, d, "exports_goods", ("state",), industry)}))
 
 
 @per_version(maxsize=256)
@@ -150,8 +211,7 @@ class Measure:
     dataset: str | None
 
 
-CONCENTRATION_SOURCES = {"population": "census-population-2019", "real_gdp": "metro-monitor-2021",
-                         "jobs": "metro-monitor-2021", "exports_goods": "ita-metro-exports"}
+CONCENTRATION_SOURCES = {**PER_SOURCES["metro"], "exports_goods": "ita-metro-exports"}
 
 
 @per_version(maxsize=4)
@@ -162,6 +222,12 @@ def metros(snapshot: Snapshot) -> tuple[Place, ...]:
                                        .where(Geography.kind == "metro").order_by(Geography.code))
     return tuple(Place(r.code, r.name, MappingProxyType({0: (r.land_area_m2, "ok")}), "metro", r.metro_type)
                  for r in rows)
+
+
+def measure_years(snapshot: Snapshot, name: str) -> tuple[str, tuple[int, ...]]:
+    """(dataset, years with metro figures) of a measure of concentration; land area has no year: ITA's exports'."""
+    dataset = CONCENTRATION_SOURCES.get(name, "ita-metro-exports")
+    return dataset, years(snapshot, dataset, "exports_goods" if name == "land_area" else name, ("metro",))
 
 
 def measures(snapshot: Snapshot, year: int) -> dict[str, Measure]:
@@ -335,9 +401,58 @@ def partners(snapshot: Snapshot) -> MappingProxyType:
                                                  tuple(codes[p.code]), tuple(members[p.code]), tuple(groups[p.code]))
                              for p in connection.execute(select(Partner.code, Partner.name, Partner.kind, Partner.iso2,
                                                                 Partner.iso3, Partner.names).order_by(Partner.code))})
+@per_version(maxsize=16)
+def per(snapshot: Snapshot, indicator: str, dataset: str, kind: str) -> Per:
+    """The denominator of ratios per `indicator` (per=population) for places of `kind`, from `dataset`."""
+    delineation = snapshot.connection.scalar(select(Dataset.delineation).where(Dataset.id == dataset))
+    return Per(indicator, dataset, delineation,
+               MappingProxyType({p.code: p for p in places(snapshot, dataset, indicator, (kind,))}))
+
+
+@per_version(maxsize=4)
+def principal_states(snapshot: Snapshot) -> MappingProxyType:
+    """{CBSA code: the FIPS codes of its principal states} for every CBSA."""
+    cbsa, state = Geography.__table__.alias("cbsa"), Geography.__table__.alias("state")
+    found: dict[str, tuple[str, ...]] = {}
+    for code, fips in snapshot.connection.execute(
+            select(cbsa.c.code, state.c.code)
+            .join(geography_states, geography_states.c.geography_id == cbsa.c.id)
+            .join(state, state.c.id == geography_states.c.state_id)
+            .where(cbsa.c.kind == "metro").order_by(cbsa.c.code, state.c.code)):
+        found[code] = (*found.get(code, ()), fips)
+    return MappingProxyType(found)
+
+
+@per_version(maxsize=256)
+def kinds(snapshot: Snapshot, dataset: str, indicators: tuple[str, ...]) -> frozenset[str]:
+    """The kinds of place (nation, state, metro, unallocated) a dataset has figures of `indicators` for."""
+    return frozenset(kind for kind in ("nation", "state", "metro", "unallocated")
+                     if snapshot.connection.scalar(has_kind(dataset, indicators, kind)))
+
+
+@per_version(maxsize=4)
+def industry_codes(snapshot: Snapshot) -> frozenset[str]:
+    """Every industry code the data hold (/v1/industries)."""
+    return frozenset(snapshot.connection.scalars(select(Industry.code)))
 
 
 @per_version(maxsize=4)
 def partner_codes(snapshot: Snapshot) -> MappingProxyType:
-    """{any code a partner is known by, upper case: its canonical code}."""
+    """{any code a partner is known by, upper case: the partner's own code} (models.observation.PartnerCode)."""
     return MappingProxyType(dict(snapshot.connection.execute(select(PartnerCode.code, PartnerCode.partner)).all()))
+
+
+@dataclass(frozen=True, slots=True)
+class GeographyIndex:
+    """Every place in the store by id, and the ids by kind and code."""
+
+    by_id: MappingProxyType  # id → (kind, code)
+    ids: MappingProxyType  # (kind, code) → id
+
+
+@per_version(maxsize=4)
+def geographies(snapshot: Snapshot) -> GeographyIndex:
+    """Every place by id and by kind and code: how observations' place ids become codes, and codes ids."""
+    rows = snapshot.connection.execute(select(Geography.id, Geography.kind, Geography.code)).all()
+    return GeographyIndex(MappingProxyType({r.id: (r.kind, r.code) for r in rows}),
+                          MappingProxyType({(r.kind, r.code): r.id for r in rows}))

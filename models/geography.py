@@ -1,23 +1,34 @@
 import re
 import unicodedata
 
-from sqlalchemy import Column, ForeignKey, Select, String, Table, UniqueConstraint, func, select
+from sqlalchemy import Column, ForeignKey, Select, String, Table, UniqueConstraint, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base
 
 CURRENT = "2023"  # the newest delineation in the store
 
+# What `territory` holds for a place inside the 50 states and DC; a territory's own places hold its USPS code (PR).
+STATES_DC = "states_dc"
+
+# Abbreviations written both ways in titles and queries ('St. Louis', 'Saint Louis'), folded to the long form.
+# Undotted only before another word, so that the state code in 'Billings, MT' stays a state code.
+ABBREVIATIONS = {"st": "saint", "ft": "fort", "mt": "mount"}
+_ABBREVIATION = re.compile(r"\b(st|ft|mt)(?:\.|(?=\s+[a-z]))")
+
 
 def fold(title: str) -> str:
-    """Lower-case, accent-free, single-spaced, single hyphens: how titles are compared and searched.
+    """Lower-case, accent-free, single-spaced, single hyphens, St./Ft./Mt. spelled out: how titles are compared
+    and searched.
 
     OMB writes a double hyphen between places whose names hold a hyphen ('Scranton--Wilkes-Barre, PA');
     ITA writes one.
     """
     text = unicodedata.normalize("NFKD", title)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"\s+", " ", re.sub(r"-+", "-", text)).strip().lower()
+    text = re.sub(r"\s+", " ", re.sub(r"-+", "-", text)).strip().lower()
+    return _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1)], text)
+
 
 geography_states = Table(
     "geography_states",
@@ -28,7 +39,7 @@ geography_states = Table(
 
 
 class Geography(Base):
-    """A place figures are reported for: the nation, a state, a CBSA, or one of ITA's unallocated rows."""
+    """A place figures are reported for: the nation, a state, a CBSA, or one of the sources' unallocated rows."""
 
     __tablename__ = "geographies"
     __table_args__ = (UniqueConstraint("kind", "code"),)
@@ -41,7 +52,16 @@ class Geography(Base):
     metro_type: Mapped[str | None] = mapped_column(String(16))
     land_area_m2: Mapped[int | None]
     delineation: Mapped[str | None] = mapped_column(String(16))
-    # Title in each delineation vintage that has this CBSA, e.g. {"2023": "...", "2013": "..."}.
+    # A CBSA: in the delineation in force in the newest year (the 2023 list, or March 2020 where that list lacks the
+    # area: Puerto Rico, Connecticut). Null for places that are not CBSAs.
+    current: Mapped[bool | None]
+    # states_dc (inside the 50 states and DC) or the territory's USPS code (PR); null for the nation and for
+    # unallocated rows, which cover no one territory.
+    territory: Mapped[str | None] = mapped_column(String(16))
+    # A retired CBSA: the current CBSA that holds most of its land (cbsa_successions gives every step).
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("geographies.id"))
+    # Title in each delineation vintage that has this CBSA ({"2023": "...", "2013": "..."}); for an unallocated row,
+    # the title its source writes ({"ita": "Z-Other Metropolitan Areas"}).
     titles: Mapped[dict] = mapped_column(default=dict)
     # Lower-case, accent-free name and former titles: what `q` searches.
     search_text: Mapped[str] = mapped_column(default="")
@@ -69,18 +89,28 @@ class Geography(Base):
         return self.metro_type or self.kind
 
     @property
-    def current(self) -> bool | None:
-        return self.delineation == CURRENT if self.kind == "metro" else None
-
-    @property
     def usps_list(self) -> list[str]:
         return [s.usps for s in self.states]
 
 
+def search_text(titles) -> str:
+    """The folded titles, each once, as `q` searches them."""
+    return " | ".join(dict.fromkeys(fold(t) for t in titles))
+
+
+# What GET /v1/metros lists: every place /v1/metros/{code} answers for.
+LISTED = ("metro", "unallocated")
+
+
 def metros(q: str | None = None, state_id: int | None = None, type: str | None = None,
-           current: bool | None = None) -> Select:
-    """CBSAs (or ITA's unallocated rows, type='unallocated') matching every filter given."""
-    query = select(Geography).where(Geography.kind == ("unallocated" if type == "unallocated" else "metro"))
+           current: bool | None = None, kinds: tuple[str, ...] = ("metro",)) -> Select:
+    """CBSAs (or the sources' unallocated rows, type='unallocated'; without a type, the `kinds` given) matching
+    every filter given."""
+    if type == "unallocated":
+        kinds = ("unallocated",)
+    elif type is not None:
+        kinds = ("metro",)
+    query = select(Geography).where(Geography.kind.in_(kinds))
     if type in ("metropolitan", "micropolitan"):
         query = query.where(Geography.metro_type == type)
     for word in fold(q or "").split():
@@ -90,7 +120,7 @@ def metros(q: str | None = None, state_id: int | None = None, type: str | None =
         query = query.where(Geography.id.in_(
             select(geography_states.c.geography_id).where(geography_states.c.state_id == state_id)))
     if current is not None:
-        query = query.where((Geography.delineation == CURRENT) if current else (Geography.delineation != CURRENT))
+        query = query.where(Geography.current.is_(current))
     return query
 
 
@@ -98,15 +128,21 @@ def states() -> Select:
     return select(Geography).where(Geography.kind == "state").order_by(Geography.code)
 
 
-def find(kinds: tuple[str, ...], code: str) -> Select:
-    return select(Geography).where(Geography.kind.in_(kinds), Geography.code == code)
+def find(kinds: tuple[str, ...], *codes: str) -> Select:
+    """Places of `kinds` by code."""
+    return select(Geography).where(Geography.kind.in_(kinds), Geography.code.in_(codes))
 
 
-def find_state(code: str) -> Select:
-    """A state, DC or territory by FIPS code (06, 6) or USPS code (CA, ca)."""
-    if code.isdigit():
-        return select(Geography).where(Geography.kind == "state", Geography.code == code.zfill(2))
-    return select(Geography).where(Geography.kind == "state", Geography.usps == code.upper())
+def find_state(*codes: str) -> Select:
+    """States, DC or territories by FIPS code (06, 6) or USPS code (CA, ca)."""
+    fips = [c.zfill(2) for c in codes if c.isdigit()]
+    usps = [c.upper() for c in codes if not c.isdigit()]
+    return select(Geography).where(Geography.kind == "state", or_(Geography.code.in_(fips), Geography.usps.in_(usps)))
+
+
+def state_key(code: str) -> str:
+    """How find_state matches a code: the FIPS code (zero-padded) or the upper-case USPS code."""
+    return code.zfill(2) if code.isdigit() else code.upper()
 
 
 def metro_count(state_id: int) -> Select:

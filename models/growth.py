@@ -92,6 +92,13 @@ def share(value: float | None, total: float | None) -> float | None:
     return round(100 * value / total, DIGITS)
 
 
+def ratio(value: float | None, denominator: float | None) -> float | None:
+    """`value` per unit of `denominator` (6 decimals), None if either is missing or the denominator is not positive."""
+    if value is None or denominator is None or denominator <= 0:
+        return None
+    return round(value / denominator, DIGITS)
+
+
 def first_year_at_least(series: Series, level: float, after: int) -> int | None:
     """The first year after `after` in which the series reaches `level`."""
     return next((y for y in sorted(series) if y > after and series[y] is not None and series[y] >= level), None)

@@ -1,7 +1,22 @@
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Column, ForeignKey, Index, Select, String, Table, and_, bindparam, func, literal, or_, select
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
@@ -14,7 +29,8 @@ WORLD = "WLD"
 class Observation(Base):
     """One figure: a dataset's value of an indicator for a place, year, industry and partner.
 
-    A value the source suppressed or lacks is NULL with a status saying why, never 0.
+    A value the source suppressed or lacks is NULL with a status saying why, never 0; `note` gives the reason where
+    the status alone does not (an ITA blank in a year the area was not a metropolitan area).
     """
 
     __tablename__ = "observations"
@@ -30,6 +46,7 @@ class Observation(Base):
     year: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16), default="ok")
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class Industry(Base):
@@ -142,6 +159,10 @@ INDICATORS = {i.name: i for i in (
     Indicator("output_per_person", "Real GDP per person", "USD", "real (2019 dollars)"),
 )}
 EXPORTS = ("exports_goods", "exports_goods_services")
+# The dataset a ratio's denominator (per=) comes from, for each kind of place: one source each, its own figures (the
+# Census estimates rather than Metro Monitor's derived population). States have none loaded.
+PER_SOURCES = {"metro": {"population": "census-population-2019", "jobs": "metro-monitor-2021",
+                         "real_gdp": "metro-monitor-2021"}}
 
 
 class AmbiguousDataset(ValueError):
@@ -153,13 +174,15 @@ def figure(value: float | None) -> int | float | None:
     return None if value is None else int(value) if float(value).is_integer() else float(value)
 
 
-def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: str | None = None,
+def series(geography_id: int | Iterable[int], indicators: Iterable[str] | None = None, dataset: str | None = None,
            year_from: int | None = None, year_to: int | None = None, industries: Iterable[str] | None = (ALL_INDUSTRIES,),
            naics_level: int | None = None, partner: str = WORLD) -> Select:
-    """The observations of one place, ordered by dataset, indicator, industry and year."""
+    """The observations of one place (or of several, by id), ordered by place, dataset, indicator, industry and
+    year."""
     o = Observation
-    query = select(o.dataset_id, o.indicator, o.industry, o.partner, o.year, o.value, o.status).where(
-        o.geography_id == geography_id, o.partner == partner)
+    ids = [geography_id] if isinstance(geography_id, int) else list(geography_id)
+    query = select(o.geography_id, o.dataset_id, o.indicator, o.industry, o.partner, o.year, o.value, o.status).where(
+        o.geography_id.in_(ids), o.partner == partner)
     if indicators is not None:
         query = query.where(o.indicator.in_(list(indicators)))
     if dataset is not None:
@@ -173,7 +196,16 @@ def series(geography_id: int, indicators: Iterable[str] | None = None, dataset: 
             Industry.level == naics_level, Industry.classification == "naics", Industry.aggregate.is_(False))))
     elif industries is not None:
         query = query.where(o.industry.in_(list(industries)))
-    return query.order_by(o.dataset_id, o.indicator, o.industry, o.year)
+    return query.order_by(o.geography_id, o.dataset_id, o.indicator, o.industry, o.year)
+
+
+def has_kind(dataset: str, indicators: Iterable[str], kind: str) -> Select:
+    """Whether a dataset has figures of `indicators` for some place of `kind`: at most one probe of the primary key
+    (dataset, indicator, place, ...) per place of that kind, whatever the size of the dataset."""
+    o = Observation
+    figures = select(o.year).where(o.dataset_id == dataset, o.indicator.in_(list(indicators)),
+                                   o.geography_id == Geography.id)
+    return select(select(Geography.id).where(Geography.kind == kind, figures.exists()).exists())
 
 
 def with_industry_titles(query: Select) -> Select:
@@ -275,3 +307,35 @@ def national_totals(dataset: str, indicator: str, industry: str = ALL_INDUSTRIES
     nation = base.add_columns(func.sum(o.value), func.count(o.value)).where(Geography.kind == "nation")
     parts = base.add_columns(func.sum(o.value), func.count(o.value)).where(Geography.kind != "nation")
     return nation, parts
+
+
+KEY = (Observation.dataset_id, Observation.indicator, Observation.geography_id, Observation.industry,
+       Observation.partner, Observation.year)  # the primary key, in its order
+
+
+def observations(datasets: Iterable[str] = (), indicators: Iterable[str] = (), geography_ids: Iterable[int] = (),
+                 kinds: Iterable[str] = (), industries: Iterable[str] = (), partners: Iterable[str] = (),
+                 year_from: int | None = None, year_to: int | None = None, after: tuple | None = None) -> Select:
+    """Observations in primary-key order, each filter given (an empty one is no filter), after the key `after`
+    (keyset pagination: the next page starts where the index left off, whatever the table's size)."""
+    o = Observation
+    query = select(*KEY, o.value, o.status).order_by(*KEY)
+    for column, values in ((o.dataset_id, datasets), (o.indicator, indicators), (o.geography_id, geography_ids),
+                           (o.industry, industries), (o.partner, partners)):
+        if values:
+            query = query.where(column.in_(list(values)))
+    if kinds:
+        query = query.where(o.geography_id.in_(select(Geography.id).where(Geography.kind.in_(list(kinds)))))
+    if year_from is not None:
+        query = query.where(o.year >= year_from)
+    if year_to is not None:
+        query = query.where(o.year <= year_to)
+    if after is not None:
+        query = query.where(tuple_(*KEY) > tuple_(*after))
+    return query
+
+
+def long_form(rows, places: Mapping[int, tuple[str, str]]) -> list[dict]:
+    """Rows of observations() as the API writes them, the place as its kind and code (`places`: id → both)."""
+    return [{"dataset": r[0], "indicator": r[1], "kind": places[r[2]][0], "code": places[r[2]][1], "industry": r[3],
+             "partner": r[4], "year": r[5], "value": figure(r[6]), "status": r[7]} for r in rows]

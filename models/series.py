@@ -5,8 +5,11 @@ tests/test_contract.py checks them against schemas.common.SeriesSchema)."""
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from models.growth import change, delineation_caveats, in_units
+import us
+
+from models.growth import change, delineation_caveats, in_units, ratio
 from models.observation import ALL_INDUSTRIES, INDICATORS, WORLD, AmbiguousDataset, figure
+from models.stats import Per
 
 # (dataset, indicator, industry, partner) → the national totals a share divides by (models.figures.national)
 Denominators = Callable[[str, str, str, str], object]
@@ -17,9 +20,10 @@ def indicators(names: Iterable[str]) -> list:
 
 
 def express(rows, units: str, base_year: int | None, year_from: int | None, year_to: int | None,
-            denominators: Denominators) -> tuple[list[dict], list[dict]]:
+            denominators: Denominators, per: Per | None = None, code: str | None = None) -> tuple[list[dict], list[dict]]:
     """Points from `year_from` to `year_to` in `units` (the source figure kept as `level`), and the denominators
-    or bases used. `rows` is the whole series: a change or an index may need years outside the range."""
+    or bases used. `rows` is the whole series: a change or an index may need years outside the range. `per`: each
+    figure divided first by the place's (`code`) figure of another indicator in the same year."""
     first, last = year_from or 0, year_to or 9999
     groups = defaultdict(list)
     fields = rows[0]._fields if rows else ()
@@ -31,9 +35,15 @@ def express(rows, units: str, base_year: int | None, year_from: int | None, year
     points, notes = [], []
     for (dataset, indicator, industry, partner), members in groups.items():
         levels = {p["year"]: p["value"] for p in members}
+        ratios = levels if per is None else {y: ratio(v, per.value(code, y)) for y, v in levels.items()}
         totals = denominators(dataset, indicator, industry, partner) if units == "share" else None
-        values, reason = in_units(levels, units, base_year, totals.values if totals else None)
+        values, reason = in_units(ratios, units, base_year, totals.values if totals else None)
+        if per is not None and reason is None and all(v is None for v in values.values()):
+            reason = f"no {per.indicator} figure in {per.dataset} for the years of the series"
         note = {"dataset": dataset, "indicator": indicator, "industry": industry, "units": units, "reason": reason}
+        if per is not None:
+            note.update(per=per.indicator, per_dataset=per.dataset, per_values={
+                str(y): figure(per.value(code, y)) for y in levels if first <= y <= last})
         if totals:
             note.update(denominator=totals.definition, denominator_values={
                 str(y): figure(totals.values.get(y)) for y in levels if first <= y <= last})
@@ -48,22 +58,32 @@ def express(rows, units: str, base_year: int | None, year_from: int | None, year
 
 
 def series_body(geography: dict, rows, sources: list, args: dict, denominators: Denominators,
-                extra: tuple[str, ...] = ()) -> dict:
+                extra: tuple[str, ...] = (), per: Per | None = None) -> dict:
     """A series as the API answers it (schemas.common.SeriesSchema): its points in args["units"] between args["from_"]
     and args["to"], with the place, indicators, sources and the basis of the units; `extra` columns of the rows are
-    kept on each point (a state's industry and partner)."""
+    kept on each point (a state's industry and partner); `per`: each figure per unit of another indicator."""
     points, basis = express(rows, args["units"], args.get("base_year"), args.get("from_"), args.get("to"),
-                            denominators)
+                            denominators, per, geography["code"])
     return {
         "geography": geography,
         "indicators": indicators(p["indicator"] for p in points),
         "sources": sources,
         "units": args["units"],
         "units_basis": basis,
+        **({"caveats": per.caveats()} if per else {}),
         "data": [{"year": p["year"], "value": figure(p["value"]), "status": p["status"], "dataset": p["dataset_id"],
                   "indicator": p["indicator"], "level": figure(p["level"]), **{k: p[k] for k in extra}}
                  for p in points],
     }
+
+
+def panel(places: list, rows, body: Callable) -> dict:
+    """One series per place, in the order of `places` (Geography): `body(place, its rows)` builds each from the rows
+    of all of them (each row with its geography_id)."""
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row.geography_id].append(row)
+    return {"series": [body(place, grouped[place.id]) for place in places]}
 
 
 def growth_body(geography, rows, start: int, end: int, sources_of: Callable[[Iterable[str]], list],
@@ -83,3 +103,38 @@ def growth_body(geography, rows, start: int, end: int, sources_of: Callable[[Ite
     indicator = next(iter(figures.values())).indicator if figures else "exports_goods"
     return {"geography": geography, "indicator": INDICATORS[indicator], "industry": industry,
             "sources": sources_of(used or {r.dataset_id for r in rows}), "change": result, "caveats": caveats}
+
+
+FIFTY = {s.fips for s in us.STATES}
+NATION = {"kind": "nation", "code": "US", "name": "United States"}
+
+
+def territory(fips: set[str], unallocated: list[str], metros: bool) -> str:
+    """The territory places cover, in words: their states (by FIPS code; a CBSA's principal states) and unallocated
+    rows, e.g. 'CBSAs in the 50 states, DC and Puerto Rico; and 4 unallocated rows (…)'."""
+    covered = fips & FIFTY
+    if covered == FIFTY:
+        states = "the 50 states"
+    elif len(covered) >= 40:
+        states = "the 50 states but " + ", ".join(sorted(us.states.lookup(f).abbr for f in FIFTY - covered))
+    else:
+        states = ", ".join(sorted(us.states.lookup(f).abbr for f in covered)) or "no state"
+    others = sorted(us.states.lookup(f).name for f in fips - FIFTY if us.states.lookup(f))
+    names = [states, *others]
+    text = ("CBSAs in " if metros else "") + (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else
+                                              names[0])
+    if unallocated:
+        text += f"; and {len(unallocated)} unallocated row(s) ({', '.join(unallocated)})"
+    return text
+
+
+def nation_body(nation, sources: list, args: dict, denominators: Denominators) -> dict:
+    """The national series of a dataset (schemas.places.NationSeriesSchema): a series of the United States, and its
+    basis: the dataset's own United States row or the sum of its places, and the territory they cover."""
+    body = series_body(NATION, list(nation.rows), sources, args, denominators)
+    years = [y for y in nation.places_with_figure if args.get("from_", 0) <= y <= args.get("to", 9999)]
+    body["basis"] = {"dataset": nation.dataset, "method": nation.method, "definition": nation.definition,
+                     "territory": nation.territory, "places": dict(nation.places),
+                     "places_with_figure": {str(y): nation.places_with_figure[y] for y in years},
+                     "sum_of_places": {str(y): figure(nation.sum_of_places[y]) for y in years}}
+    return body

@@ -1,12 +1,13 @@
 """Rankings, the national summary and concentration: pure functions over figures already read from the store, and
 the bodies the API answers with (encoded as they are: tests/test_contract.py checks them against their schemas)."""
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 from types import MappingProxyType
 
-from models.growth import CAGR_FORMULA, CHANGE_FORMULA, Change, change, delineation_caveats, rank, share
+from models.growth import CAGR_FORMULA, CHANGE_FORMULA, Change, change, delineation_caveats, rank, ratio, share
 from models.observation import AmbiguousDataset, figure
 
 Figures = Mapping[int, tuple[float | None, str]]  # year → (value, status)
@@ -14,7 +15,8 @@ TIES = ("Competition ranking ('1224'): places with equal values share a rank and
         "equal values are listed in code order.")
 FORMULAS = {"value": "the source figure in the year",
             "share": "share = 100 * value / national total in the year",
-            "growth": CHANGE_FORMULA, "cagr": CAGR_FORMULA}
+            "growth": CHANGE_FORMULA, "cagr": CAGR_FORMULA,
+            "per": "value = source figure / {per} of the place in the year"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,58 +62,97 @@ def combine(datasets: Mapping[str, Iterable[Place]], years: Iterable[int]) -> tu
     return tuple(sorted(merged.values(), key=attrgetter("code"))), used
 
 
+@dataclass(frozen=True, slots=True)
+class Per:
+    """The denominator of a ratio (per=population): an indicator of one dataset, with every place's figures."""
+
+    indicator: str
+    dataset: str
+    delineation: str | None  # the CBSA delineation the dataset's figures are on, every year
+    places: Mapping[str, Place]  # place code → its figures of the indicator
+
+    def value(self, code: str, year: int) -> float | None:
+        place = self.places.get(code)
+        return None if place is None else place.value(year)
+
+    def caveats(self) -> list[str]:
+        if self.delineation is None:
+            return []
+        return [(f"{self.indicator} comes from {self.dataset}, on the {self.delineation} CBSA delineation in every "
+                 "year, while an exports series may be on another in some years (ITA reports each year under the "
+                 "delineation then in force): in such a year a CBSA's exports and its denominator can cover "
+                 "different counties.")]
+
+
 def ranking(places: Iterable[Place], by: str, year: int | None = None, start: int | None = None,
             end: int | None = None, min_base: float = 0, totals: Mapping[int, float] | None = None,
-            descending: bool = True, limit: int | None = None,
-            changes: Mapping[str, Change] | None = None) -> tuple[list[dict], list[dict], int]:
-    """Rank places by value, share, growth (percent change) or CAGR; return (the first `limit` ranked, excluded
-    with reasons, how many were ranked). `changes`: each place's change from `start` to `end`, if known."""
+            descending: bool = True, limit: int | None = None, changes: Mapping[str, Change] | None = None,
+            offset: int = 0, per: Per | None = None) -> tuple[list[dict], list[dict], int]:
+    """Rank places by value, share, growth (percent change) or CAGR; return (the ranked places from `offset`, at
+    most `limit` of them, excluded with reasons, how many were ranked). `changes`: each place's change from `start`
+    to `end`, if known; `per`: rank by=value per unit of another indicator (e.g. exports per person)."""
     scored, excluded = [], []
     for place in sorted(places, key=attrgetter("code")):
         if by in ("value", "share"):
             base = place.value(year)
             if base is None:
-                excluded.append(_excluded(place, f"no figure for {year} ({place.status(year)})"))
+                excluded.append(_excluded(place, f"no figure for {year} ({place.status(year)})", place.status(year)))
                 continue
             score = base if by == "value" else share(base, (totals or {}).get(year))
             start_value, end_value = None, base
             if score is None:
-                excluded.append(_excluded(place, f"no national total for {year}"))
+                excluded.append(_excluded(place, f"no national total for {year}", "no_national_total"))
                 continue
+            if per is not None:
+                score = ratio(base, per.value(place.code, year))
+                if score is None:
+                    excluded.append(_excluded(place, f"no {per.indicator} figure for {year} in {per.dataset}",
+                                              "no_denominator"))
+                    continue
         else:
             result = changes[place.code] if changes is not None else place.change(start, end)
             base, score = result.start_value, result.percent if by == "growth" else result.cagr
             start_value, end_value = result.start_value, result.end_value
             if score is None:
-                excluded.append(_excluded(place, "; ".join(result.reasons)))
+                missing = [place.status(y) for y in (start, end) if place.value(y) is None]
+                excluded.append(_excluded(place, "; ".join(result.reasons), missing[0] if missing else "undefined"))
                 continue
         if base < min_base:
-            excluded.append(_excluded(place, f"base {base:.0f} is below min_base {min_base}"))
+            excluded.append(_excluded(place, f"base {base:.0f} is below min_base {min_base}", "below_min_base"))
             continue
         scored.append(((place, start_value, end_value), score))
+    end_at = None if limit is None else offset + limit
     ranked = [{"rank": position, "code": place.code, "name": place.name, "value": figure(score),
                "start_value": figure(start_value), "end_value": figure(end_value)}
-              for (place, start_value, end_value), score, position in rank(scored, descending, limit)]
+              for (place, start_value, end_value), score, position in rank(scored, descending, end_at)[offset:]]
     return ranked, excluded, len(scored)
 
 
-def _excluded(place: Place, reason: str) -> dict:
-    return {"code": place.code, "name": place.name, "reason": reason}
+def _excluded(place: Place, reason: str, reason_code: str) -> dict:
+    return {"code": place.code, "name": place.name, "reason": reason, "reason_code": reason_code}
 
 
 def ranking_body(args: dict, places: Iterable[Place], sources: list, indicator, industry: str,
-                 denominator=None, changes: Mapping[str, Change] | None = None) -> dict:
-    """A ranking as the API answers it (schemas.stats.RankingSchema); `denominator` (national totals) for by=share,
-    `changes` of the places from args["from_"] to args["to"] where they are known."""
+                 denominator=None, changes: Mapping[str, Change] | None = None, per: Per | None = None) -> dict:
+    """A ranking as the API answers it (schemas.stats.RankingSchema), but for its page meta: page args["page"] of
+    args["page_size"] places, the first args["excluded_limit"] excluded places and their count by reason code;
+    `denominator` (national totals) for by=share, `changes` of the places from args["from_"] to args["to"] where they
+    are known, `per` for per=."""
     totals, definition = (denominator.values, denominator.definition) if denominator else (None, None)
+    page, size = args["page"], args["page_size"]
     ranked, excluded, count = ranking(places, args["by"], args.get("year"), args.get("from_"), args.get("to"),
-                                      args["min_base"], totals, args["order"] == "desc", args["limit"], changes)
+                                      args["min_base"], totals, args["order"] == "desc", size, changes,
+                                      (page - 1) * size, per)
     return {
         "by": args["by"], "year": args.get("year"), "start_year": args.get("from_"), "end_year": args.get("to"),
         "indicator": indicator, "industry": industry, "sources": sources, "min_base": args["min_base"],
-        "ties": TIES, "formula": FORMULAS[args["by"]], "denominator": definition, "ranked": count,
-        "excluded_count": len(excluded), "excluded": excluded,
-        "caveats": delineation_caveats(args["from_"], args["to"]) if "from_" in args and "to" in args else [],
+        "ties": TIES, "formula": FORMULAS["per" if per else args["by"]].format(per=per and per.indicator),
+        "denominator": definition if per is None else f"{per.indicator} of each place in {per.dataset}",
+        "ranked": count, "excluded_count": len(excluded),
+        "excluded_reasons": dict(sorted(Counter(e["reason_code"] for e in excluded).items())),
+        "excluded": excluded[:args["excluded_limit"]],
+        "caveats": [*(delineation_caveats(args["from_"], args["to"]) if "from_" in args and "to" in args else []),
+                    *(per.caveats() if per else [])],
         "data": ranked,
     }
 
@@ -172,6 +213,7 @@ def concentration_share(members: list[str], values: Mapping[str, float | None],
 
 
 SHARED_MEASURES = ("land_area", "population", "real_gdp", "exports_goods")
+RANK_BY = {"exports": "exports_goods"}  # rank_by=exports: ITA goods exports, as sort=exports and rankings mean
 
 
 def concentration(measures: Mapping, metros: Iterable[Place], rank_by: str, year: int, top: int,
@@ -179,7 +221,7 @@ def concentration(measures: Mapping, metros: Iterable[Place], rank_by: str, year
     """The `top` metropolitan areas by `rank_by` in `year` and their share of each measure's national denominator
     (schemas.stats.ConcentrationSchema); None if no metro has a `rank_by` figure that year."""
     metropolitan = {p.code: p.name for p in metros if p.metro_type == "metropolitan"}
-    ranked = measures[rank_by]
+    ranked = measures[RANK_BY.get(rank_by, rank_by)]
     candidates = [(code, v) for code, v in sorted(ranked.values.items()) if v is not None and code in metropolitan]
     if not candidates:
         return None

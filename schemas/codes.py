@@ -5,7 +5,7 @@ from datetime import UTC
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from schemas.common import PageArgs, PageMetaSchema
+from schemas.common import IntegerArg, PageArgs, PageMetaSchema
 
 
 class UtcDateTime(fields.DateTime):
@@ -18,7 +18,7 @@ class UtcDateTime(fields.DateTime):
 
 
 class IndustryQueryArgs(PageArgs):
-    level = fields.Integer(validate=validate.Range(0, 10), metadata={
+    level = IntegerArg(validate=validate.Range(0, 10), metadata={
         "description": "Digits of the code (0 = ALL; a range such as 31-33 has 2). Lists every code of that many "
                        "digits, aggregates included; a series' naics_level leaves the aggregates out."})
     classification = fields.String(validate=validate.OneOf(["naics", "hs"]))

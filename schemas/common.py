@@ -1,5 +1,6 @@
 """Arguments and response parts that every resource shares."""
 
+import re
 from datetime import date
 
 import marshmallow as ma
@@ -9,6 +10,7 @@ from models.growth import UNITS
 from models.observation import figure
 
 YEARS = validate.Range(1900, 2100)
+ASCII_INTEGER = re.compile(r"-?[0-9]+")
 STATUSES = ["ok", "suppressed", "not_available", "rounded", "derived", "conflicting"]
 
 PARTNER = fields.String(load_default="WLD", validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]{0,7}$"), metadata={
@@ -22,20 +24,30 @@ AS_OF = fields.Date(validate=validate.Range(date(1900, 1, 1), date(2100, 12, 31)
                         "out. Default: every release.")})
 
 
+class IntegerArg(fields.Integer):
+    """An integer query argument: ASCII digits, perhaps after a '-'. Python's int() would also read '２０２０',
+    '2_011', '+2011' and '2011 ' as 2011."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not ASCII_INTEGER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class FormatArgs(ma.Schema):
-    format = fields.String(validate=validate.OneOf(["json", "csv"]), metadata={
-        "description": "Response format; overrides the Accept header. CSV is offered for collections and series."})
+    # The spec offers csv only where the operation answers it (@csv_columns); api/spec.py writes the enum per operation.
+    format = fields.String(validate=validate.OneOf(["json", "csv"]))
 
 
 class PageArgs(FormatArgs):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
-    page_size = fields.Integer(load_default=50, validate=validate.Range(1, 500),
-                               metadata={"description": "Items per page (at most 500)."})
+    page = IntegerArg(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
+    page_size = IntegerArg(load_default=50, validate=validate.Range(1, 500),
+                           metadata={"description": "Items per page (at most 500)."})
 
 
 class YearRangeArgs(FormatArgs):
-    from_ = fields.Integer(data_key="from", validate=YEARS, metadata={"description": "First year (inclusive)."})
-    to = fields.Integer(validate=YEARS, metadata={"description": "Last year (inclusive)."})
+    from_ = IntegerArg(data_key="from", validate=YEARS, metadata={"description": "First year (inclusive)."})
+    to = IntegerArg(validate=YEARS, metadata={"description": "Last year (inclusive)."})
 
     @ma.validates_schema
     def ordered(self, data, **kwargs):
@@ -102,12 +114,23 @@ class UnitsArgs(ma.Schema):
     units = fields.String(load_default="level", validate=validate.OneOf(UNITS), metadata={"description": (
         "level (source figures); change and percent_change (on the year before); index (base_year = 100); "
         "share (percent of the national total, named in units_basis).")})
-    base_year = fields.Integer(validate=YEARS, metadata={"description": "Base year for units=index."})
+    base_year = IntegerArg(validate=YEARS, metadata={"description": "Base year for units=index."})
 
     @ma.validates_schema
     def base_for_index(self, data, **kwargs):
         if data.get("units") == "index" and "base_year" not in data:
             raise ma.ValidationError("is required with units=index", "base_year")
+
+
+class PerArgs(ma.Schema):
+    per = fields.String(validate=validate.OneOf(["population", "jobs", "real_gdp"]), metadata={"description": (
+        "Divide each figure by the place's population (or jobs) in the same year: exports per person. The "
+        "denominator's dataset is named in the response; a ratio of nominal to real dollars (real_gdp) is refused.")})
+
+    @ma.validates_schema
+    def not_a_share(self, data, **kwargs):
+        if "per" in data and data.get("units") == "share":
+            raise ma.ValidationError("cannot be combined with units=share", "per")
 
 
 class UnitsBasisSchema(ma.Schema):
@@ -120,6 +143,10 @@ class UnitsBasisSchema(ma.Schema):
     denominator_values = fields.Dict(keys=fields.String(), values=Figure(allow_none=True))
     base_year = fields.Integer()
     base_value = Figure(allow_none=True)
+    per = fields.String(metadata={"description": "per=: the indicator each figure is divided by."})
+    per_dataset = fields.String(metadata={"description": "per=: the dataset of the denominator."})
+    per_values = fields.Dict(keys=fields.String(), values=Figure(allow_none=True),
+                             metadata={"description": "per=: the denominator in each year (null: none)."})
 
 
 class SeriesSchema(ma.Schema):
@@ -128,7 +155,12 @@ class SeriesSchema(ma.Schema):
     sources = fields.List(fields.Nested(SourceSchema))
     units = fields.String(dump_default="level")
     units_basis = fields.List(fields.Nested(UnitsBasisSchema))
+    caveats = fields.List(fields.String(), metadata={"description": "per=: how the ratio's two sides may differ."})
     data = fields.List(fields.Nested(PointSchema))
+
+
+class SeriesPanelSchema(ma.Schema):
+    series = fields.List(fields.Nested(SeriesSchema), metadata={"description": "One series per place, as asked."})
 
 
 class ChangeSchema(ma.Schema):

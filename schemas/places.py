@@ -4,14 +4,17 @@ import marshmallow as ma
 from marshmallow import fields, validate
 from webargs.fields import DelimitedList
 
+from models.growth import UNITS
 from models.observation import INDICATORS
 from schemas.common import (
     AS_OF,
     PARTNER,
     YEARS,
     Figure,
+    IntegerArg,
     PageArgs,
     PageMetaSchema,
+    PerArgs,
     PointSchema,
     SeriesSchema,
     UnitsArgs,
@@ -29,13 +32,10 @@ class MetroQueryArgs(PageArgs):
     current = fields.Boolean(metadata={"description": "true: only CBSAs in the 2023 delineation; false: only older ones."})
     sort = fields.String(load_default="name", validate=validate.OneOf(
         ["name", "-name", "code", "-code", "exports", "-exports"]),
-        metadata={"description": "Sort key; '-' for descending. exports needs year= (ITA goods exports)."})
-    year = fields.Integer(validate=YEARS, metadata={"description": "Year of the exports figure shown and sorted on."})
-
-    @ma.validates_schema
-    def year_for_exports(self, data, **kwargs):
-        if data.get("sort", "").endswith("exports") and "year" not in data:
-            raise ma.ValidationError("is required when sorting by exports", "year")
+        metadata={"description": "Sort key; '-' for descending. exports: ITA goods exports in `year`."})
+    year = IntegerArg(validate=YEARS, metadata={"description": (
+        "Year of the exports figure shown and sorted on. Default with sort=exports: the latest year ITA's series "
+        "has; otherwise none (no exports shown).")})
 
 
 class StateRefSchema(ma.Schema):
@@ -113,7 +113,7 @@ class SeriesArgs(YearRangeArgs):
     dataset = fields.String(validate=validate.Length(1, 64), metadata={"description": "Dataset id."})
 
 
-class MetroExportsArgs(SeriesArgs, UnitsArgs):
+class MetroExportsArgs(SeriesArgs, UnitsArgs, PerArgs):
     dataset = fields.String(load_default="ita-metro-exports", validate=validate.Length(1, 64), metadata={
         "description": "ita-metro-exports (goods, 2005-2023, default), ita-metro-exports-2012-2021, or "
                        "brookings-export-monitor-2018 (goods and services, 2017)."})
@@ -124,11 +124,24 @@ class IndicatorArgs(SeriesArgs, UnitsArgs):
         "description": "Comma-separated indicator names, e.g. population,real_gdp,jobs (default: all)."})
 
 
-class StateExportsArgs(SeriesArgs, UnitsArgs):
+MAX_PLACES = 50
+CODES = "Comma-separated codes, at most 50; one series each, in the order given."
+
+
+class MetrosExportsArgs(MetroExportsArgs):
+    code = DelimitedList(fields.String(validate=validate.Length(1, 32)), required=True,
+                         validate=validate.Length(1, MAX_PLACES), metadata={"description": f"CBSA codes. {CODES}"})
+
+
+class MetrosIndicatorsArgs(IndicatorArgs):
+    code = MetrosExportsArgs._declared_fields["code"]
+
+
+class StateExportsArgs(SeriesArgs, UnitsArgs, PerArgs):
     industry = DelimitedList(fields.String(validate=validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$")),
                              validate=validate.Length(1, 100),
                              metadata={"description": "Comma-separated industry codes (NAICS, or ALL); default ALL."})
-    naics_level = fields.Integer(validate=validate.Range(0, 6), metadata={
+    naics_level = IntegerArg(validate=validate.Range(0, 6), metadata={
         "description": "The NAICS codes of this many digits, which add up to ALL without overlap; 0 = ALL. A range "
                        "such as 31-33 is left out where the data also hold the two-digit codes it spans (31, 32, "
                        "33); see `aggregate` in /v1/industries."})
@@ -141,6 +154,12 @@ class StateExportsArgs(SeriesArgs, UnitsArgs):
     def one_selector(self, data, **kwargs):
         if data.get("industry") and data.get("naics_level") is not None:
             raise ma.ValidationError("give industry or naics_level, not both", "naics_level")
+
+
+class StatesExportsArgs(StateExportsArgs):
+    code = DelimitedList(fields.String(validate=validate.Length(1, 32)), required=True,
+                         validate=validate.Length(1, MAX_PLACES),
+                         metadata={"description": f"FIPS (06) or USPS (CA) codes. {CODES}"})
 
 
 class StateMetrosArgs(PageArgs):
@@ -171,3 +190,41 @@ class StatePointSchema(PointSchema):
 
 class StateSeriesSchema(SeriesSchema):
     data = fields.List(fields.Nested(StatePointSchema))
+
+
+class StateSeriesPanelSchema(ma.Schema):
+    series = fields.List(fields.Nested(StateSeriesSchema), metadata={"description": "One series per state, as asked."})
+
+
+class NationExportsArgs(SeriesArgs, UnitsArgs):
+    dataset = fields.String(load_default="ita-metro-exports", validate=validate.Length(1, 64), metadata={
+        "description": "ita-metro-exports (default: the sum of every metro and ITA's unallocated rows), another "
+                       "metro dataset, or a Census state dataset (its United States row where it has one, else the "
+                       "sum of its states)."})
+    industry = fields.String(load_default="ALL", validate=validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$"),
+                             metadata={"description": "An industry code of a Census dataset; default ALL."})
+    units = fields.String(load_default="level", validate=validate.OneOf([u for u in UNITS if u != "share"]),
+                          metadata={"description": "level, change, percent_change or index (base_year = 100)."})
+
+
+class NationBasisSchema(ma.Schema):
+    """What the national figures are: which dataset, which rows, which territory."""
+
+    dataset = fields.String()
+    method = fields.String(validate=validate.OneOf(["united_states_row", "sum_of_places"]), metadata={
+        "description": "united_states_row: the dataset's own total; sum_of_places: the sum of its places' figures "
+                       "(status derived)."})
+    definition = fields.String(metadata={"description": "The same words units=share gives for its denominator."})
+    territory = fields.String(metadata={"description": "The states and territories the places cover, and the "
+                                                       "unallocated rows included."})
+    places = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "Places in the dataset by kind (state, metro, unallocated)."})
+    places_with_figure = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "Per year, how many places have a figure (the others are suppressed or not available)."})
+    sum_of_places = fields.Dict(keys=fields.String(), values=Figure(), metadata={
+        "description": "Per year, the sum of the places' figures: the national figure itself for sum_of_places, "
+                       "what the places add up to beside the dataset's own total for united_states_row."})
+
+
+class NationSeriesSchema(SeriesSchema):
+    basis = fields.Nested(NationBasisSchema)

@@ -12,14 +12,21 @@ from schemas.common import (
     Figure,
     FormatArgs,
     IndicatorSchema,
+    IntegerArg,
+    PageMetaSchema,
+    PerArgs,
     PlaceSchema,
     SourceSchema,
 )
 
+INDUSTRY = validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$")
+LATEST = "Default: the latest year the dataset has figures for."
+FIRST, LAST = "Default: the first year the dataset has figures for.", "Default: the last year the dataset has figures for."
+
 
 class GrowthArgs(FormatArgs):
-    from_ = fields.Integer(data_key="from", required=True, validate=YEARS)
-    to = fields.Integer(required=True, validate=YEARS)
+    from_ = IntegerArg(data_key="from", validate=YEARS, metadata={"description": f"Start year. {FIRST}"})
+    to = IntegerArg(validate=YEARS, metadata={"description": f"End year. {LAST}"})
     dataset = fields.String(validate=validate.Length(1, 64),
                             metadata={"description": "Dataset id (metros: ita-metro-exports by default)."})
 
@@ -30,7 +37,7 @@ class GrowthArgs(FormatArgs):
 
 
 class StateGrowthArgs(GrowthArgs):
-    industry = fields.String(load_default="ALL", validate=validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$"))
+    industry = fields.String(load_default="ALL", validate=INDUSTRY)
     partner = PARTNER
     as_of = AS_OF
 
@@ -48,35 +55,53 @@ class RankingArgs(FormatArgs):
     by = fields.String(load_default="value", validate=validate.OneOf(["value", "growth", "cagr", "share"]),
                        metadata={"description": "value or share in `year`; growth (percent change) or cagr from "
                                                 "`from` to `to`."})
-    year = fields.Integer(validate=YEARS)
-    from_ = fields.Integer(data_key="from", validate=YEARS)
-    to = fields.Integer(validate=YEARS)
+    year = IntegerArg(validate=YEARS, metadata={"description": f"Year of by=value and by=share. {LATEST}"})
+    from_ = IntegerArg(data_key="from", validate=YEARS,
+                           metadata={"description": f"Start year of by=growth and by=cagr. {FIRST}"})
+    to = IntegerArg(validate=YEARS, metadata={"description": f"End year of by=growth and by=cagr. {LAST}"})
     dataset = fields.String(validate=validate.Length(1, 64))
-    min_base = fields.Integer(load_default=0, validate=validate.Range(0, 10**15), metadata={
+    min_base = IntegerArg(load_default=0, validate=validate.Range(0, 10**15), metadata={
         "description": "Leave out places whose base (the start value for growth and cagr, else the value) is "
                        "below this many dollars."})
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 1000))
+    page = IntegerArg(load_default=1, validate=validate.Range(1, 1_000_000), metadata={"description": "Page, from 1."})
+    page_size = IntegerArg(load_default=50, validate=validate.Range(1, 1000),
+                               metadata={"description": "Places per page (at most 1000)."})
+    limit = IntegerArg(validate=validate.Range(1, 1000), metadata={
+        "description": "The former name of page_size, still accepted.", "deprecated": True})
     order = fields.String(load_default="desc", validate=validate.OneOf(["desc", "asc"]))
+    excluded_limit = IntegerArg(load_default=20, validate=validate.Range(0, 5000), metadata={"description": (
+        "How many of the excluded places to list, in code order (at most 5000: every one; excluded_count says how "
+        "many there are and excluded_reasons how many for each reason).")})
+    per = PerArgs._declared_fields["per"]
 
-    @ma.validates_schema
-    def years_for_by(self, data, **kwargs):
-        if data["by"] in ("value", "share") and "year" not in data:
-            raise ma.ValidationError(f"is required with by={data['by']}", "year")
-        if data["by"] in ("growth", "cagr"):
-            missing = [k for k in ("from_", "to") if k not in data]
-            if missing:
-                raise ma.ValidationError(f"is required with by={data['by']}", "from" if "from_" in missing else "to")
-            if data["from_"] >= data["to"]:
-                raise ma.ValidationError("must be before 'to'", "from")
+    @ma.validates_schema(pass_original=True)
+    def consistent(self, data, original, **kwargs):
+        if "limit" in original and "page_size" in original:
+            raise ma.ValidationError("give page_size or limit (its former name), not both", "limit")
+        if data["by"] in ("growth", "cagr") and data.get("from_") is not None and data.get("to") is not None \
+                and data["from_"] >= data["to"]:
+            raise ma.ValidationError("must be before 'to'", "from")
+        if "per" in data and data["by"] != "value":
+            raise ma.ValidationError("per= ranks by=value only", "per")
+
+    @ma.post_load
+    def page_size_from_limit(self, data, **kwargs):
+        if "limit" in data:
+            data["page_size"] = data.pop("limit")
+        return data
 
 
 class MetroRankingArgs(RankingArgs):
     type = fields.String(validate=validate.OneOf(["metropolitan", "micropolitan"]))
-    as_of = AS_OF
+    state = fields.String(validate=validate.Length(1, 30), metadata={
+        "description": "Only metros with this principal state (USPS OR or FIPS 41), ranked among themselves."})
+    as_of = fields.Date(validate=AS_OF.validate, metadata={"description": (
+        "YYYY-MM-DD: rank the newest release of ITA's series published by then (ita-metro-exports-2012-2021 from "
+        "2023-01-31, ita-metro-exports from 2025-03-08).")})
 
 
 class StateRankingArgs(RankingArgs):
-    industry = fields.String(load_default="ALL", validate=validate.Regexp(r"^(ALL|\d{1,6}|\d{2}-\d{2}|HS\d{2,10})$"))
+    industry = fields.String(load_default="ALL", validate=INDUSTRY)
     partner = PARTNER
     as_of = AS_OF
 
@@ -94,6 +119,9 @@ class ExcludedSchema(ma.Schema):
     code = fields.String()
     name = fields.String()
     reason = fields.String()
+    reason_code = fields.String(metadata={"description": (
+        "Why, as a code: the missing figure's status (suppressed, not_available, conflicting), below_min_base, "
+        "no_national_total, no_denominator, or undefined (a growth rate from a zero or negative base).")})
 
 
 class RankingSchema(ma.Schema):
@@ -108,17 +136,21 @@ class RankingSchema(ma.Schema):
     ties = fields.String(dump_default=TIES)
     formula = fields.String()
     denominator = fields.String(allow_none=True)
-    ranked = fields.Integer(metadata={"description": "Places ranked (before `limit`)."})
-    excluded_count = fields.Integer()
-    excluded = fields.List(fields.Nested(ExcludedSchema))
+    ranked = fields.Integer(metadata={"description": "Places ranked, on all pages (meta.total)."})
+    excluded_count = fields.Integer(metadata={"description": "Places left out, all of them."})
+    excluded_reasons = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "How many places were left out for each reason_code."})
+    excluded = fields.List(fields.Nested(ExcludedSchema), metadata={
+        "description": "The first `excluded_limit` places left out, in code order."})
     caveats = fields.List(fields.String())
+    meta = fields.Nested(PageMetaSchema)
     data = fields.List(fields.Nested(RankedSchema))
 
 
 class SummaryArgs(FormatArgs):
-    year = fields.Integer(required=True, validate=YEARS)
-    base_year = fields.Integer(required=True, validate=YEARS)
-    threshold = fields.Integer(load_default=1_000_000_000, validate=validate.Range(0, 10**15),
+    year = IntegerArg(validate=YEARS, metadata={"description": LATEST})
+    base_year = IntegerArg(validate=YEARS, metadata={"description": "Default: the year before `year`."})
+    threshold = IntegerArg(load_default=1_000_000_000, validate=validate.Range(0, 10**15),
                                metadata={"description": "Dollars; places with exports above it are counted."})
     dataset = fields.String(load_default="ita-metro-exports", validate=validate.Length(1, 64))
 
@@ -161,10 +193,14 @@ class SummarySchema(ma.Schema):
 
 
 class ConcentrationArgs(FormatArgs):
-    top = fields.Integer(load_default=10, validate=validate.Range(1, 500))
+    top = IntegerArg(load_default=10, validate=validate.Range(1, 500))
     rank_by = fields.String(load_default="population", validate=validate.OneOf(
-        ["population", "real_gdp", "jobs", "exports_goods", "land_area"]))
-    year = fields.Integer(required=True, validate=YEARS)
+        ["population", "real_gdp", "jobs", "exports", "exports_goods", "land_area"]), metadata={"description": (
+        "The measure the metros are ranked by; exports (ITA goods exports, as sort=exports and rankings; "
+        "exports_goods is its former name, still accepted). Population, real GDP and jobs have figures for "
+        "2009-2019 at most: the error names the years that have them.")})
+    year = IntegerArg(validate=YEARS, metadata={"description": (
+        "Default: the latest year with figures of rank_by for metros (land_area: of ITA exports).")})
 
 
 class MemberSchema(ma.Schema):

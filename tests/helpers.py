@@ -3,6 +3,7 @@ proxy that can be cut, and a load generator. Tests import them from here (confte
 
 import http.client
 import os
+import re
 import select
 import signal
 import socket
@@ -95,6 +96,30 @@ def figure(engine, dataset: str, kind: str, code: str, year: int, indicator: str
 
 
 PROBLEM = "application/problem+json"
+# Fields of an example answer that depend on when it was asked (load time, the rate-limit window).
+OF_THE_MOMENT = ("loaded_at", "remaining", "reset_in", "limit", "data_version")
+LOAD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00")
+
+
+def example_answer(client, request: str) -> dict:
+    """An operation's example for the spec (api/examples.json): the request, its JSON answer and, where the
+    operation answers CSV, its CSV answer."""
+    response = client.get(request)
+    assert response.status_code == 200, (request, response.get_data(as_text=True))
+    example = {"request": request, "response": response.get_json()} if response.is_json else {"request": request}
+    as_csv = client.get(request, headers={"Accept": "text/csv"})
+    if as_csv.mimetype == "text/csv":
+        example["csv"] = as_csv.get_data(as_text=True)
+    return example
+
+
+def of_the_moment(value):
+    """`value` without the fields that depend on when it was asked."""
+    if isinstance(value, dict):
+        return {k: of_the_moment(v) for k, v in value.items() if k not in OF_THE_MOMENT}
+    if isinstance(value, list):
+        return [of_the_moment(v) for v in value]
+    return LOAD_TIME.sub("(load time)", value) if isinstance(value, str) else value
 
 
 def problem(response, status: int) -> dict:
@@ -330,3 +355,40 @@ class Load:
     @property
     def failures(self) -> list:
         return [r for r in self.results if r[2] != 200]
+
+
+class PrivateRedis:
+    """A redis-server of its own on a free loopback port, for faults (never the shared one): stop, start again,
+    freeze (SIGSTOP: connections are accepted, nothing answers) and thaw."""
+
+    def __init__(self, folder: Path):
+        self.port, self.folder = free_port(), folder
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Self:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder)], stdout=open(self.folder / "redis.log", "a"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16) == b"+PONG\r\n":
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.thaw()
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def freeze(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)

@@ -2,11 +2,13 @@
 unexpected methods and path traversal each get a clear 4xx problem+json (or, for search text, a literal match),
 never a 5xx, and never change the store."""
 
+from urllib.parse import quote
+
 import pytest
 from helpers import PROBLEM, call, gunicorn, raw, report, snapshot
 
 pytestmark = pytest.mark.slow  # one module-wide gunicorn
-REPEATED = "Given more than once; give each parameter once (lists are comma-separated)."
+REPEATED = "Given more than once; this parameter takes a single value."
 NOT_UTF8 = "Not valid UTF-8 once percent-decoded."
 BAD_ESCAPE = "Malformed percent-escape: '%' must be followed by two hexadecimal digits."
 CONTROL = "Control characters (such as NUL) are not allowed."
@@ -105,6 +107,41 @@ def test_absurd_numbers_and_years_out_of_range_are_bad_parameters(client, url, p
     refused(client.get(url), 400, parameter)
 
 
+# Every integer query parameter, with a value it accepts written in ASCII digits.
+INTEGERS = [
+    ("/v1/metros?sort=-exports&year={}", "year", "2020"),
+    ("/v1/metros?page={}", "page", "12"),
+    ("/v1/metros?page_size={}", "page_size", "25"),
+    ("/v1/industries?level={}", "level", "3"),
+    ("/v1/metros/38900/exports?from={}", "from", "2019"),
+    ("/v1/metros/38900/exports?to={}", "to", "2021"),
+    ("/v1/metros/38900/exports?units=index&base_year={}", "base_year", "2019"),
+    ("/v1/states/06/exports?naics_level={}", "naics_level", "3"),
+    ("/v1/metros/38900/growth?from={}&to=2023", "from", "2019"),
+    ("/v1/rankings/metros?by=value&year=2023&min_base={}", "min_base", "1000"),
+    ("/v1/rankings/metros?by=value&year=2023&limit={}", "limit", "10"),
+    ("/v1/stats/summary?year=2023&base_year={}", "base_year", "2013"),
+    ("/v1/stats/summary?year=2023&base_year=2013&threshold={}", "threshold", "1000"),
+    ("/v1/stats/concentration?year=2019&top={}", "top", "10"),
+]
+FORMS = {  # what int() reads as the same number
+    "fullwidth digits": lambda n: n.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    "Arabic-Indic digits": lambda n: n.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+    "underscore": lambda n: f"0_{n}",
+    "plus sign": lambda n: f"+{n}",
+    "trailing space": lambda n: f"{n} ",
+    "leading space": lambda n: f" {n}",
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("url, parameter, number", INTEGERS, ids=[f"{p}:{u.split('?')[0]}" for u, p, _ in INTEGERS])
+def test_integers_are_ascii_digits_only(client, url, parameter, number, form):
+    assert client.get(url.format(number)).status_code == 200
+    body = refused(client.get(url.format(quote(FORMS[form](number)))), 400, parameter)
+    assert body["errors"][parameter] == ["Not a valid integer."]
+
+
 def test_no_request_returns_unbounded_rows(client):
     largest = client.get("/v1/metros?page_size=500").get_json()
     assert largest["meta"]["page_size"] == 500 and len(largest["data"]) <= 500
@@ -140,12 +177,29 @@ def test_ten_thousand_character_values(client, url, status, parameter):
     ("/v1/metros?page=1&page=2", "page"),
     ("/v1/metros?page=1&page=1", "page"),
     ("/v1/metros?q=a&q=b", "q"),
-    ("/v1/metros/38900/indicators?name=population&name=jobs", "name"),
-    ("/v1/states/06/exports?industry=336&industry=3361", "industry"),
     ("/v1/metros?format=json&format=csv", "format"),
+    ("/v1/states/06/exports?industry=336&partner=WLD&partner=WLD", "partner"),
+    ("/v1/metros?unknown=1&unknown=2", "unknown"),
 ])
 def test_repeated_parameters_are_refused_by_name(client, url, parameter):
     refused(client.get(url), 400, parameter, REPEATED)
+
+
+@pytest.mark.parametrize("repeated, listed", [
+    ("/v1/states/06/exports?industry=336&industry=3361", "/v1/states/06/exports?industry=336,3361"),
+    ("/v1/states/06/exports?industry=336,3361&industry=ALL", "/v1/states/06/exports?industry=336,3361,ALL"),
+    ("/v1/metros/38900/indicators?name=population&name=jobs", "/v1/metros/38900/indicators?name=population,jobs"),
+])
+def test_a_list_parameter_may_be_repeated(client, repeated, listed):
+    """Generated clients send a list as a repeated parameter: the same request as the comma-separated list."""
+    given, expected = client.get(repeated), client.get(listed)
+    assert given.status_code == expected.status_code == 200
+    assert given.get_json() == expected.get_json() and given.get_json()["data"]
+    assert given.headers["ETag"] == expected.headers["ETag"]
+
+
+def test_a_repeated_list_item_is_still_checked(client):
+    refused(client.get("/v1/states/06/exports?industry=336&industry=x"), 400, "industry")
 
 
 @pytest.mark.parametrize("query, parameter, message", [

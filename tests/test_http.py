@@ -99,9 +99,9 @@ def test_cors(client):
 
 @pytest.fixture()
 def limited(app):
-    """An app over the same store with a small budget: 3 requests a minute."""
+    """An app over the same store with a small budget: 3 requests a minute, counted in a memory of its own."""
     return create_app({"DATABASE_URL": app.config["DATABASE_URL"], "RATELIMIT_LIMIT": "3 per minute",
-                       "PROXY_COUNT": 1}).test_client()
+                       "PROXY_COUNT": 1, "RATELIMIT_STORAGE_URI": "memory://"}).test_client()
 
 
 def test_rate_limit_headers_429_and_own_quota(limited):

@@ -177,7 +177,44 @@ BAD_FILES = {
                      "cbsa-met-est2019-annres.xlsx: file not found"),
     "bad JSON": (lambda d: (d / "census/statenaics_2019_or.json").write_text('[["STATE"], ["OR"'),
                  "statenaics_2019_or.json: not a JSON array of arrays"),
+    # The 2020 county file re-saved as Latin-1, like the 2010 one: Doña Ana's ñ is byte 0xF1
+    "Latin-1 where UTF-8 is published": (
+        lambda d: _edit_bytes(d / "geography/2020_Gaz_counties_national.txt", "Doña".encode(), "Doña".encode("cp1252")),
+        "2020_Gaz_counties_national.txt, line 26: not utf-8 text (byte 0xf1 at position 21)"),
+    "missing Gazetteer file": (lambda d: (d / "geography/2020_Gaz_cbsa_national.txt").unlink(),
+                               "2020_Gaz_cbsa_national.txt: file not found"),
+    "Gazetteer row cut short": (
+        lambda d: _edit_bytes(d / "geography/Gaz_counties_national.txt", b"\t7459\t2183\t", b"\t7459\t"),
+        "Gaz_counties_national.txt, line 2: row has 11 fields, expected 12"),
+    "Gazetteer land not a number": (
+        lambda d: _edit_bytes(d / "geography/2025_Gaz_state_national.txt", b"|248630742196|", b"|2.486E+11|"),
+        "2025_Gaz_state_national.txt, line 13, column ALAND: '2.486E+11' is not a whole number of square metres"),
+    "Gazetteer header without ALAND": (
+        lambda d: _edit_bytes(d / "geography/2020_Gaz_cbsa_national.txt", b"\tALAND\t", b"\tLAND\t"),
+        "2020_Gaz_cbsa_national.txt, line 1: header lacks column(s) ['ALAND']"),
+    "county in two CBSAs": (lambda d: _edit_csv(d / "delineation/cbsa_2023.csv", "48273,28780", "48441,28780"),
+                            "cbsa_2023.csv, line 35, column GEOID: county 48441 is listed in 28780 and 10180"),
+    "county missing from the Gazetteer": (
+        lambda d: _drop_line(d / "geography/2020_Gaz_counties_national.txt", b"\t39113\t"),
+        ("cbsa_2023.csv: counties ['39113'] of 19430 'Dayton-Kettering-Beavercreek, OH' are not in the Gazetteer "
+        "county file of census-gazetteer-2020-counties")),
+    "2009 counties whose land is not the CBSA's": (
+        lambda d: _edit_csv(d / "delineation/tl_2012_us_cbsa_attributes.csv", "1170457634", "1270457634"),
+        ("cbsa_2009_counties.csv, line 5, column counties: the counties' 2010 land 1170454727 m² is not the TIGER "
+        "land 1270457634 m² of 11300 (within 0.1%)")),
 }
+
+
+def _edit_bytes(path, old, new):
+    data = path.read_bytes()
+    assert old in data
+    path.write_bytes(data.replace(old, new, 1))
+
+
+def _drop_line(path, marker):
+    lines = path.read_bytes().split(b"\n")
+    assert sum(marker in line for line in lines) == 1
+    path.write_bytes(b"\n".join(line for line in lines if marker not in line))
 
 
 @pytest.mark.parametrize("case", BAD_FILES, ids=list(BAD_FILES))

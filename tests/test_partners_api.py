@@ -219,11 +219,11 @@ def test_growth_and_rankings_for_a_partner(client):
     assert [(r["code"], r["value"]) for r in body["data"]] == [("50", round(100 * 2919609347 / 1664055580908, 6))]
     assert body["denominator"].startswith(f"the All States row of the newest release of {SERIES}")
     errors = {
-        "partner=G-EU&year=2023": {"partner": [("no figures for the exports of states to European Union (G-EU) in "
-                                               "2023")]},
-        "year=2023&by=share": {"year": [(f"a state's share of the national total needs the All States row of the "
-                                        f"release its figure comes from, and no release of {SERIES} has one for 2023 "
-                                        "(they have for 2018-2019)")]},
+        "partner=G-EU&year=2023": {"year": ["state exports has no figures for 2023; it has them for 2018-2019"]},
+        "partner=G-EU&dataset=census-state-exports-2012&year=2012": {"partner": [
+            "no figures for the exports of states to European Union (G-EU) in any year"]},
+        "year=2023&by=share": {"year": [("state exports with a national total (All States) in the same release has "
+                                         "no figures for 2023; it has them for 2012-2013, 2018-2019")]},
         "industry=336&year=2018&as_of=2021-01-01": {"as_of": [("figures by industry come from files without a release "
                                                               "date: as_of applies to industry ALL")]},
     }
@@ -236,7 +236,8 @@ def test_metro_rankings_as_known_on_a_date(client):
     assert [(r["code"], r["value"]) for r in body["data"]] == [("31080", 58588415142), ("38900", 33787471258)]
     assert [s["id"] for s in body["sources"]] == ["ita-metro-exports-2012-2021"]
     assert problem(client.get("/v1/rankings/metros?year=2023&as_of=2024-01-01"), 400)["errors"] == {
-        "year": ["no metro figures for 2023 as known on 2024-01-01; there are for 2012-2021"]}
+        "year": ["ita-metro-exports-2012-2021 has no figures for 2023; it has them for 2012-2021"]}
+    assert client.get("/v1/rankings/metros?as_of=2024-01-01").get_json()["year"] == 2021
     assert problem(client.get("/v1/rankings/metros?year=2021&as_of=2023-01-30"), 400)["errors"] == {"as_of": [
         "the first release of ita-metro-exports is dated 2023-01-31: none of its figures was known on 2023-01-30"]}
 

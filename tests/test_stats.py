@@ -2,7 +2,10 @@
 
 import openpyxl
 import pytest
-from helpers import REAL_DATA
+from helpers import FIXTURES, REAL_DATA
+from sqlalchemy import text
+
+from loaders import build
 
 # ITA goods exports in 2023 and 2013 of the fixture rows (cut verbatim from the real xlsx)
 METROS_2023 = {"31080": 59561594613, "38900": 26973156822, "33460": 22209368013, "45060": 2411674252,
@@ -54,8 +57,8 @@ def test_metro_growth(client):
     assert "OMB revised the metro definitions (2013, 2018)" in body["caveats"][0]
     body = client.get("/v1/metros/49740/growth?from=2013&to=2015").get_json()
     assert body["change"]["cagr"] is None and body["change"]["reasons"] == ["no figure for 2015 (suppressed)"]
-    body = client.get("/v1/metros/38900/growth?from=2012").get_json()
-    assert body["status"] == 400 and body["errors"] == {"to": ["Missing data for required field."]}
+    body = client.get("/v1/metros/38900/growth?from=2012").get_json()  # to: the dataset's last year
+    assert (body["change"]["end_year"], body["change"]["end_value"]) == (2023, 26973156822)
 
 
 def test_state_growth_across_datasets_says_so(client):
@@ -71,7 +74,7 @@ def test_metro_ranking_by_value(client):
         (1, "31080", 59561594613), (2, "38900", 26973156822), (3, "33460", 22209368013)]
     assert body["ranked"] == len(METROS_2023)
     assert body["excluded"] == [{"code": "11300", "name": "Anderson, IN",
-                                 "reason": "no figure for 2023 (not_available)"}]
+                                 "reason": "no figure for 2023 (not_available)", "reason_code": "not_available"}]
     assert body["ties"].startswith("Competition ranking ('1224')")
 
 
@@ -90,8 +93,8 @@ def test_ranking_csv_and_errors(client):
     assert text == ("rank,code,name,value,start_value,end_value\r\n"
                     "1,31080,\"Los Angeles-Long Beach-Anaheim, CA\",59561594613,,59561594613\r\n"
                     "2,38900,\"Portland-Vancouver-Hillsboro, OR-WA\",26973156822,,26973156822\r\n")
-    body = client.get("/v1/rankings/metros?by=cagr&from=2013").get_json()
-    assert body["status"] == 400 and body["errors"] == {"to": ["is required with by=cagr"]}
+    body = client.get("/v1/rankings/metros?by=cagr&from=2023").get_json()  # to defaults to 2023 as well
+    assert body["status"] == 400 and body["errors"] == {"from": ["must be before 'to' (2023)"]}
 
 
 def test_state_ranking_by_share(client):
@@ -176,4 +179,109 @@ def test_ranking_bodies_are_what_the_schema_would_write(client, url):
     body = client.get(url).get_json()
     assert body["data"] and body["excluded"]
     assert RankingSchema().dump(body) == body
-    assert set(body["excluded"][0]) == {"code", "name", "reason"}
+    assert set(body["excluded"][0]) == {"code", "name", "reason", "reason_code"}
+
+
+def test_rankings_are_paged_like_collections(client):
+    response = client.get("/v1/rankings/metros?by=cagr&page_size=3&page=2")
+    body = response.get_json()
+    assert (body["start_year"], body["end_year"]) == (2005, 2023)  # the dataset's first and last year
+    assert [(r["rank"], r["code"], r["value"]) for r in body["data"]] == [
+        (4, "38860", round(100 * ((1256807033 / 515773825) ** (1 / 18) - 1), 6)),
+        (5, "38900", round(100 * ((26973156822 / 11202081090) ** (1 / 18) - 1), 6)),
+        (6, "33460", round(100 * ((22209368013 / 15937963253) ** (1 / 18) - 1), 6))]
+    assert body["meta"] == {"total": 9, "page": 2, "page_size": 3, "pages": 3} and body["ranked"] == 9
+    assert response.headers["X-Total-Count"] == "9"
+    url = "http://localhost/v1/rankings/metros?by=cagr&page_size=3&page={}"
+    assert response.headers["Link"] == ", ".join(f'<{url.format(n)}>; rel="{rel}"' for rel, n in (
+        ("first", 1), ("last", 3), ("prev", 1), ("next", 3)))
+    # limit is page_size's former name: the same answer (and the same cache entry); both at once is an error
+    assert client.get("/v1/rankings/metros?by=cagr&limit=3&page=2").get_json() == body
+    both = client.get("/v1/rankings/metros?limit=3&page_size=3").get_json()
+    assert both["status"] == 400 and both["errors"] == {"limit": ["give page_size or limit (its former name), not both"]}
+
+
+def test_metro_rankings_within_a_principal_state(client):
+    body = client.get("/v1/rankings/metros?state=or&year=2023").get_json()
+    assert [(r["rank"], r["code"], r["value"]) for r in body["data"]] == [(1, "38900", 26973156822)]
+    assert client.get("/v1/rankings/metros?state=41&year=2023").get_json()["data"] == body["data"]
+    body = client.get("/v1/rankings/metros?state=TX&year=2023").get_json()
+    assert [(r["rank"], r["code"]) for r in body["data"]] == [(1, "10180")]  # Kingsville (TX) has no ITA row
+    body = client.get("/v1/rankings/metros?state=ZZ").get_json()
+    assert body["status"] == 400 and body["errors"] == {"state": ["no state, DC or territory has the code 'ZZ'"]}
+
+
+def test_excluded_places_are_counted_by_reason_and_listed_up_to_a_limit(client):
+    body = client.get("/v1/rankings/metros?by=growth&from=2013&to=2023&min_base=1000000000&excluded_limit=3").get_json()
+    assert body["excluded_count"] == 7
+    assert body["excluded_reasons"] == {"below_min_base": 5, "not_available": 2}
+    assert [(e["code"], e["reason_code"]) for e in body["excluded"]] == [
+        ("10180", "below_min_base"), ("10380", "below_min_base"), ("11300", "not_available")]
+    assert body["excluded"][2]["reason"] == "no figure for 2013 (not_available); no figure for 2023 (not_available)"
+    everything = client.get("/v1/rankings/metros?by=growth&from=2013&to=2023&min_base=1000000000&excluded_limit=5000")
+    assert len(everything.get_json()["excluded"]) == 7
+    assert client.get("/v1/rankings/metros?year=2023&excluded_limit=0").get_json()["excluded"] == []
+    body = client.get("/v1/rankings/metros?by=growth&from=2014&to=2016").get_json()
+    assert {e["code"]: e["reason_code"] for e in body["excluded"]}["49740"] == "suppressed"  # Yuma 2014-2016
+
+
+def test_years_default_to_the_latest_and_the_first_and_last_the_data_have(client):
+    assert client.get("/v1/rankings/metros").get_json()["year"] == 2023
+    body = client.get("/v1/rankings/metros?by=growth").get_json()
+    assert (body["start_year"], body["end_year"]) == (2005, 2023)
+    body = client.get("/v1/rankings/states").get_json()  # the latest year of state exports: 2023 (Texas only)
+    assert (body["year"], [(r["code"], r["value"]) for r in body["data"]]) == (2023, [("48", 449382761930)])
+    body = client.get("/v1/stats/summary").get_json()
+    assert (body["year"], body["base_year"]) == (2023, 2022)
+    assert body["with_unallocated"]["total"] == NATIONAL_2023
+    body = client.get("/v1/metros/38900/growth").get_json()["change"]
+    assert (body["start_year"], body["start_value"], body["end_year"], body["end_value"]) == (
+        2005, 11202081090, 2023, 26973156822)
+    body = client.get("/v1/rankings/metros?year=1999").get_json()
+    assert body["errors"] == {"year": ["ita-metro-exports has no figures for 1999; it has them for 2005-2023"]}
+
+
+def test_concentration_names_and_defaults(client):
+    body = client.get("/v1/stats/concentration?top=2").get_json()  # population: its latest year, 2019
+    assert (body["rank_by"], body["year"], [m["code"] for m in body["members"]]) == ("population", 2019,
+                                                                                       ["31080", "38900"])
+    exports = client.get("/v1/stats/concentration?top=2&rank_by=exports").get_json()  # ITA's latest year, 2023
+    assert (exports["rank_by"], exports["year"]) == ("exports", 2023)
+    assert [(m["code"], m["value"]) for m in exports["members"]] == [("31080", 59561594613), ("38900", 26973156822)]
+    former = client.get("/v1/stats/concentration?top=2&rank_by=exports_goods").get_json()
+    assert former["members"] == exports["members"] and former["shares"] == exports["shares"]
+    body = client.get("/v1/stats/concentration?rank_by=population&year=2021").get_json()
+    assert body["status"] == 400 and body["errors"] == {"year": [
+        "population of metros (census-population-2019) has no figures for 2021; it has them for 2010-2019"]}
+
+
+@pytest.fixture()
+def year_2024(engine):
+    """Adds ITA figures for 2024 (Los Angeles only) under a new data version; the fixture store is rebuilt after."""
+    def load():
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO observations (dataset_id, indicator, geography_id, industry, partner, year, value, status) "
+                "SELECT 'ita-metro-exports', 'exports_goods', id, 'ALL', 'WLD', 2024, 60000000000, 'ok' "
+                "FROM geographies WHERE kind = 'metro' AND code = '31080'"))
+            connection.execute(text("UPDATE store_state SET version = 'test-2024' WHERE id = 1"))
+    yield load
+    build(engine, FIXTURES, force=True)
+
+
+def test_a_reload_that_adds_a_year_moves_the_defaults_and_the_etag(client, year_2024):
+    """Defaults are resolved in the view, after the response cache is asked: its key (and the ETag) holds the data
+    version, and the defaults are a function of it, so the same request gets new defaults with a new version."""
+    before = client.get("/v1/rankings/metros?page_size=1")
+    assert before.get_json()["year"] == 2023 and before.headers["X-Cache"] == "miss"
+    assert client.get("/v1/rankings/metros?page_size=1").headers["X-Cache"] == "hit"
+    year_2024()
+    after = client.get("/v1/rankings/metros?page_size=1", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and after.headers["X-Cache"] == "miss"
+    assert after.headers["ETag"] != before.headers["ETag"]
+    body = after.get_json()
+    assert (body["year"], body["data"][0]["code"], body["data"][0]["value"], body["ranked"]) == (
+        2024, "31080", 60000000000, 1)
+    body = client.get("/v1/rankings/metros?by=cagr").get_json()
+    assert (body["start_year"], body["end_year"], body["data"][0]["start_value"]) == (2005, 2024, 43814173090)
+    assert client.get("/v1/stats/summary").get_json()["base_year"] == 2023
