@@ -1,5 +1,6 @@
 """Metropolitan and micropolitan areas (CBSAs), their exports and indicators."""
 
+from flask import Response, request
 from flask.views import MethodView
 from sqlalchemy import Select
 
@@ -9,11 +10,13 @@ from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
 from models import figures
-from models.geography import metros
-from models.observation import EXPORTS, INDICATORS, METRO_EXPORTS, coverage, series, sorted_metros, with_exports
+from models.delineation import history, land, successions, successor
+from models.geography import LISTED, metros
+from models.observation import EXPORTS, INDICATORS, METRO_EXPORTS, coverage, listed, series, sorted_metros
 from models.plan import plans_of
-from models.series import growth_body, panel, series_body
+from models.series import growth_body, lineage, panel, series_body
 from models.stats import Per
+from models.territory import scope_of
 from schemas.common import FormatArgs, SeriesPanelSchema, SeriesSchema
 from schemas.places import (
     IndicatorArgs,
@@ -29,7 +32,30 @@ from schemas.stats import GrowthArgs, GrowthSchema
 blp = Blueprint("metros", __name__, url_prefix="/v1/metros", description="Metropolitan and micropolitan areas.")
 
 SERIES_COLUMNS = ("geography.code", "geography.name", "dataset", "indicator", "year", "value", "status", "units",
-                  "level")
+                  "level", "note")
+
+
+def shares_of(territory: str | None):
+    """The national totals a metro's shares divide by: over the territory the metro is in (models.territory)."""
+    scope = scope_of(territory)
+    return lambda dataset, indicator, *_: figures.over_territory(db.snapshot(), dataset, indicator, scope and scope.id)
+
+
+def with_lineage(body: dict, place, dataset: str | None, empty: bool, path: str) -> dict:
+    """A metro series body with what it says of its code (models.series.lineage): a retired code's successor, and
+    why an empty series is empty."""
+    heir = figures.heirs(db.snapshot()).get(place.id)
+    body.update(lineage(place.place, place.current, heir and dict(heir), dataset, empty, path))
+    return body
+
+
+def successor_link(response: Response, heir: dict | None) -> Response:
+    """A retired CBSA's answer links the same request about its successor (RFC 8288, rel="successor")."""
+    if heir is not None:
+        path = request.path.replace(f"/v1/metros/{request.view_args['code']}", f"/v1/metros/{heir['code']}", 1)
+        query = f"?{request.query_string.decode()}" if request.query_string else ""
+        response.headers["Link"] = f'<{request.host_url.rstrip("/")}{path}{query}>; rel="successor"'
+    return response
 
 
 @blp.route("")
@@ -40,16 +66,21 @@ class Metros(MethodView):
     @csv_columns("code", "name", "type", "states", "delineation", "current", "exports.year", "exports.value",
                  "exports.status")
     def get(self, args):
-        """List and search metros"""
+        """List and search metros
+
+        Every place /v1/metros/{code} answers for: the CBSAs, then the sources' unallocated rows (ITA's four Z- rows,
+        Brookings' rest of each state), each kind in `sort` order; `type=` narrows to one kind.
+        """
         state = lookups.state(args["state"], "state").id if "state" in args else None
         if args["sort"].endswith("exports"):
             lookups.years(args, figures.years(db.snapshot(), "ita-metro-exports", "exports_goods", ("metro",)),
                           "ita-metro-exports", latest=("year",))
         year = args.get("year")
-        query = sorted_metros(metros(args.get("q"), state, args.get("type"), args.get("current")), args["sort"], year)
+        query = sorted_metros(metros(args.get("q"), state, args.get("type"), args.get("current"), LISTED),
+                              args["sort"], year)
         body, headers = paginate(query, args["page"], args["page_size"], scalars=year is None)
-        if year is not None:
-            body["data"] = [with_exports(row, year) for row in body["data"]]
+        points = figures.points(db.snapshot())
+        body["data"] = [listed(row, year, points) for row in body["data"]]
         return body, headers
 
 
@@ -60,10 +91,19 @@ class Metro(MethodView):
     @cached
     @blp.response(200, MetroDetailSchema)
     def get(self, args, code):
-        """Get a metro: principal states, land area, titles by delineation, datasets available"""
+        """Get a metro: principal states, land area, titles by delineation, datasets available
+
+        With its definition in each delineation (`history`), the codes it succeeded or that succeeded it
+        (`successions`), and for a retired code the current CBSA holding most of its land (`successor`).
+        """
         geo = lookups.metro(code)
         geo.datasets = db.session.execute(coverage(geo.id)).mappings().all()
         geo.export_plans = db.session.scalars(plans_of(geo.id)).all()
+        geo.history = db.session.scalars(history(geo.id)).all()
+        geo.successions = db.session.execute(successions(geo.id)).mappings().all()
+        geo.successor = db.session.execute(successor(geo.id)).mappings().first()
+        geo.internal_point = figures.points(db.snapshot()).get(geo.id)
+        geo.land_area_m2, geo.land_area_delineation = db.session.execute(land(geo.id)).first() or (None, None)
         return geo
 
 
@@ -79,10 +119,14 @@ class MetroExports(MethodView):
         rows = db.connection().execute(METRO_EXPORTS, {"code": code, "dataset": args["dataset"]}).all()
         if not rows:
             lookups.metro(code)  # a 404 with a hint
-        geography = {"kind": rows[0].kind, "code": rows[0].code, "name": rows[0].name}
-        sources, per = exports_of(args, rows[0].dataset_id is not None, (geography["kind"],))
-        return encoded(series_body(geography, [r for r in rows if r.dataset_id], sources, args, lookups.denominators,
-                                   per=per))
+        first, found = rows[0], [r for r in rows if r.dataset_id]
+        geography = {"kind": first.kind, "code": first.code, "name": first.name}
+        heir = {"kind": "metro", "code": first.successor_code, "name": first.successor_name} if (
+            first.successor_code) else None
+        sources, per = exports_of(args, bool(found), (geography["kind"],))
+        body = series_body(geography, found, sources, args, shares_of(first.territory), per=per)
+        body.update(lineage(geography, first.current, heir, args["dataset"], not found, "exports"))
+        return successor_link(encoded(body), heir)
 
 
 @blp.route("/exports")
@@ -96,8 +140,9 @@ class MetrosExports(MethodView):
         places = lookups.metros(args["code"])
         rows = db.session.execute(series([p.id for p in places], EXPORTS, args["dataset"])).all()
         sources, per = exports_of(args, bool(rows), tuple({p.kind for p in places}))
-        return encoded(panel(places, rows, lambda place, found: series_body(
-            place.place, found, sources, args, lookups.denominators, per=per)))
+        return encoded(panel(places, rows, lambda place, found: with_lineage(series_body(
+            place.place, found, sources, args, shares_of(place.territory), per=per), place, args["dataset"],
+            not found, "exports")))
 
 
 def exports_of(args: dict, found: bool, kinds: tuple[str, ...]) -> tuple[list, Per | None]:
@@ -124,8 +169,9 @@ class MetroIndicators(MethodView):
         """Get a metro's population, real GDP, jobs and other indicators"""
         geo = lookups.metro(code)
         rows = db.session.execute(indicators_of(args, [geo])).all()
-        return encoded(series_body(geo.place, rows, lookups.sources(r.dataset_id for r in rows), args,
-                                   lookups.denominators))
+        body = with_lineage(series_body(geo.place, rows, lookups.sources(r.dataset_id for r in rows), args,
+                                        shares_of(geo.territory)), geo, args.get("dataset"), not rows, "indicators")
+        return successor_link(encoded(body), body["successor"])
 
 
 @blp.route("/indicators")
@@ -138,8 +184,9 @@ class MetrosIndicators(MethodView):
         """Get the population, real GDP, jobs and other indicators of several metros, one series each"""
         places = lookups.metros(args["code"])
         rows = db.session.execute(indicators_of(args, places)).all()
-        return encoded(panel(places, rows, lambda place, found: series_body(
-            place.place, found, lookups.sources(r.dataset_id for r in found), args, lookups.denominators)))
+        return encoded(panel(places, rows, lambda place, found: with_lineage(series_body(
+            place.place, found, lookups.sources(r.dataset_id for r in found), args, shares_of(place.territory)),
+            place, args.get("dataset"), not found, "indicators")))
 
 
 def indicators_of(args: dict, places: list) -> Select:

@@ -44,9 +44,9 @@ from schemas.partners import (
 
 blp = Blueprint("partners", __name__, url_prefix="/v1", description="Trade partners and exports by destination.")
 
-# A state's figure as a series or a growth reads it: from the release `dataset_id` of `series` (a dataset that is the
-# only release of its series is its own series), with every covering release's figure (`revisions`).
-Point = namedtuple("Point", "geography_id dataset_id series indicator industry industry_title partner year value status "
+# A state's figure as a series or a growth reads it: from the release `dataset_id`, with every covering release's
+# figure (`revisions`).
+Point = namedtuple("Point", "geography_id dataset_id indicator industry industry_title partner year value status "
                             "released_on revisions")
 
 
@@ -109,12 +109,12 @@ def revisions(known: Iterable[Revision]) -> list[dict]:
             for r in known]
 
 
-def state_figures(places: list[Geography], args: dict, industries=(ALL_INDUSTRIES,), naics_level: int | None = None,
-                  national: bool = False) -> list[Point]:
+def state_figures(places: list[Geography], args: dict, industries=(ALL_INDUSTRIES,),
+                  naics_level: int | None = None) -> list[Point]:
     """States' exports to args["partner"] as a series or a growth reads them: with `dataset=`, that dataset's;
     else, for industry ALL, the series of state exports by destination as known on `as_of` (each year from the
-    newest release that covers it; `national`: from the newest with an All States row, for shares), and, without
-    as_of, the files by industry (the only release of their series, undated) for what that series does not give."""
+    newest release that covers it), and, without as_of, the files by industry (the only release of their series,
+    undated) for what that series does not give."""
     snapshot, as_of = db.snapshot(), args.get("as_of")
     code = partner(args["partner"], "partner").code
     ids = {p.id: p.code for p in places}
@@ -127,7 +127,7 @@ def state_figures(places: list[Geography], args: dict, industries=(ALL_INDUSTRIE
             history = figures.known_places(snapshot, series_, known_releases, ("state",), code, ALL_INDUSTRIES).known
         rows = db.session.execute(with_industry_titles(series(list(ids), EXPORTS, dataset, industries=industries,
                                                               naics_level=naics_level, partner=code))).all()
-        return [Point(r.geography_id, r.dataset_id, r.dataset_id, r.indicator, r.industry, r.industry_title, r.partner,
+        return [Point(r.geography_id, r.dataset_id, r.indicator, r.industry, r.industry_title, r.partner,
                       r.year, r.value, r.status, released_on, revisions(
                           history[ids[r.geography_id], r.year].revisions
                           if (ids[r.geography_id], r.year) in history and r.industry == ALL_INDUSTRIES
@@ -140,21 +140,18 @@ def state_figures(places: list[Geography], args: dict, industries=(ALL_INDUSTRIE
         series_, known_releases = releases(args)
         title = db.session.scalar(select(Industry.title).where(Industry.code == ALL_INDUSTRIES))
         known = figures.known_places(snapshot, series_, known_releases, ("state",), code, ALL_INDUSTRIES).known
-        if national:  # a share divides figures of one release: the one with an All States row, where one has it
-            known = {**known, **figures.known_places(snapshot, series_, known_releases, ("state",), code,
-                                                     ALL_INDUSTRIES, True).known}
         places_by_code = {c: i for i, c in ids.items()}
         for (place, year), k in known.items():
             if place in places_by_code:
                 points[places_by_code[place], ALL_INDUSTRIES, year] = Point(
-                    places_by_code[place], k.dataset, series_, "exports_goods", ALL_INDUSTRIES, title, code, year,
+                    places_by_code[place], k.dataset, "exports_goods", ALL_INDUSTRIES, title, code, year,
                     k.value, k.status, k.released_on, revisions(k.revisions))
     if as_of is None:
         query = series(list(ids), EXPORTS, None, industries=industries, naics_level=naics_level, partner=code)
         for r in db.session.execute(with_industry_titles(query.where(Observation.dataset_id.in_(sole_releases())))):
             if (r.geography_id, r.industry, r.year) not in points:
                 points[r.geography_id, r.industry, r.year] = Point(
-                    r.geography_id, r.dataset_id, r.dataset_id, r.indicator, r.industry, r.industry_title, r.partner,
+                    r.geography_id, r.dataset_id, r.indicator, r.industry, r.industry_title, r.partner,
                     r.year, r.value, r.status, None, revisions([Revision(r.dataset_id, None, r.value, r.status)]))
     return sorted(points.values(), key=lambda p: (p.geography_id, p.dataset_id, p.indicator, p.industry, p.year))
 
@@ -180,25 +177,16 @@ def has_figures(points: list, places: list[Geography], args: dict) -> None:
            f"{during(first, last)}{where}" + (f"; there are for {figures.spans(given)}" if given else ""))
 
 
-def national(dataset: str, args: dict, partner_: str, industry: str = ALL_INDUSTRIES,
-             indicator: str = "exports_goods") -> figures.NationalTotals:
-    """The national totals a share of states' figures divides by: for the series of state exports by destination,
-    each year's All States row of the newest release known on as_of that has one; for a release of a series
-    released several times, its own All States row (none: no share, rather than the sum of its states, which
-    leaves out what Census could not allocate to a state); for another dataset, as lookups.denominators."""
+def national(dataset: str, partner_: str, industry: str = ALL_INDUSTRIES) -> figures.NationalTotals:
+    """The national totals a ranking of one dataset's states by share divides by: for a release of a series
+    released several times, its own All States row (none: no share, rather than the sum of its states, which leaves
+    out what Census could not allocate to a state); for another dataset, as lookups.denominators."""
     snapshot = db.snapshot()
-    if dataset == STATE_SERIES:
-        return figures.series_national(snapshot, STATE_SERIES, releases(args)[1], partner_, industry)
     release = figures.release(snapshot, dataset)
     if release is not None and len(figures.releases(snapshot)[release.series]) > 1:
         values = figures.series_national(snapshot, release.series, (dataset,), partner_, industry).values
         return figures.NationalTotals(values, f"the All States row of {dataset} ({figures.spans(values) or 'none'})")
-    return lookups.denominators(dataset, indicator, industry, partner_)
-
-
-def denominators(args: dict):
-    """national() as models.series.express asks for it."""
-    return lambda dataset, indicator, industry, partner_: national(dataset, args, partner_, industry, indicator)
+    return lookups.denominators(dataset, "exports_goods", industry, partner_)
 
 
 def state_places(args: dict, years: tuple[int, ...] | None) -> tuple[tuple[Place, ...], list[str],
@@ -216,7 +204,7 @@ def state_places(args: dict, years: tuple[int, ...] | None) -> tuple[tuple[Place
         found, used = combine({dataset: figures.places(snapshot, dataset, "exports_goods", ("state",), industry,
                                                        info.code)}, years or range(1900, 2101))
         merged = {p.code: p for p in found}
-        totals = national(dataset, args, info.code, industry) if share else None
+        totals = national(dataset, info.code, industry) if share else None
     elif industry == ALL_INDUSTRIES:
         series_, known_releases = releases(args)
         known = figures.known_places(snapshot, series_, known_releases, ("state",), info.code, industry, share)

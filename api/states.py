@@ -7,11 +7,12 @@ from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import paginate
 from api.problems import Blueprint
-from models import Geography
+from models import Geography, figures
 from models.geography import metro_count, metros, states
 from models.observation import EXPORTS, coverage
 from models.series import growth_body, panel, series_body
 from models.stats import Per
+from models.territory import scope_of
 from schemas.common import FormatArgs, PageArgs
 from schemas.places import (
     MetroPageSchema,
@@ -28,7 +29,7 @@ from schemas.stats import GrowthSchema, StateGrowthArgs
 blp = Blueprint("states", __name__, url_prefix="/v1/states", description="States, DC and territories.")
 
 STATE_SERIES_COLUMNS = ("geography.code", "geography.name", "dataset", "indicator", "industry", "industry_title",
-                        "partner", "year", "value", "status", "units", "level", "released_on")
+                        "partner", "year", "value", "status", "units", "level", "note", "released_on")
 
 
 @blp.route("")
@@ -89,8 +90,7 @@ def exports_of(args: dict, places: list) -> tuple[list, Per | None]:
     (ITA's), a partner the states have no figures for in the asked years."""
     lookups.industries(args.get("industry", []))
     per = lookups.per(args["per"], "exports_goods", "state") if "per" in args else None
-    rows = partners.state_figures(places, args, args.get("industry", ["ALL"]), args.get("naics_level") or None,
-                                  args["units"] == "share")
+    rows = partners.state_figures(places, args, args.get("industry", ["ALL"]), args.get("naics_level") or None)
     if not rows and "dataset" in args:
         lookups.covers(args["dataset"], EXPORTS, ("state",), "exports")
     partners.has_figures(rows, places, args)
@@ -98,9 +98,15 @@ def exports_of(args: dict, places: list) -> tuple[list, Per | None]:
 
 
 def state_series(geo: Geography, rows, args: dict, per: Per | None) -> dict:
-    extra = ("industry", "industry_title", "partner", "released_on", *(("revisions",) if args["revisions"] else ()))
-    return series_body(geo.place, rows, lookups.sources([*(r.dataset_id for r in rows), *([per.dataset] if per else [])]),
-                       args, partners.denominators(args), extra=extra, per=per)
+    """A state's series: its Census files and the releases of the series by destination make one series unless
+    dataset= names one; shares are of the sum of the states of its territory in the dataset of each year
+    (figures.states_total), the same basis in every year."""
+    scope = scope_of(geo.territory)
+    return series_body(
+        geo.place, rows, lookups.sources([*(r.dataset_id for r in rows), *([per.dataset] if per else [])]), args,
+        lambda *key: figures.states_total(db.snapshot(), *key, scope and scope.id),
+        extra=("industry", "industry_title", "partner", "released_on", *(("revisions",) if args["revisions"] else ())),
+        combined="dataset" not in args, per=per)
 
 
 @blp.route("/<code>/metros")

@@ -11,6 +11,7 @@ from api.problems import Blueprint
 from models import figures
 from models.observation import INDICATORS
 from models.stats import RANK_BY, concentration, ranking_body, summary
+from models.territory import SCOPES, universe
 from schemas.stats import (
     ConcentrationArgs,
     ConcentrationSchema,
@@ -110,12 +111,18 @@ class Concentration(MethodView):
     @cached
     @blp.response(200, ConcentrationSchema)
     def get(self, args):
-        """The largest metros by an indicator: their share of land area, population, GDP and exports"""
-        snapshot, rank_by = db.snapshot(), args["rank_by"]
+        """The largest metros by an indicator: their share of land area, population, GDP and exports
+
+        The metros are those of the delineation in force for `year` (`universe`), inside `territory`; each share
+        divides by the nation's figure over the same territory as its numerator, named in `denominator_definition`.
+        """
+        snapshot, rank_by, scope = db.snapshot(), args["rank_by"], SCOPES[args["territory"]]
         dataset, available = figures.measure_years(snapshot, RANK_BY.get(rank_by, rank_by))
         lookups.years(args, available, f"{rank_by} of metros ({dataset})", latest=("year",), checked=("year",))
-        body = concentration(figures.measures(snapshot, args["year"]), figures.metros(snapshot), rank_by, args["year"],
-                             args["top"], lookups.sources)
+        year = args["year"]
+        areas = {a.code: a for a in figures.universe(snapshot, year).areas if a.territory in scope.territories}
+        body = concentration(areas, figures.measures(snapshot, year, scope), rank_by, year, args["top"], scope.id,
+                             universe(year, scope, len(areas)), lookups.sources)
         if body is None:
             abort(400, messages={"query": {"year": [f"no {rank_by} figures for metropolitan areas in {args['year']}"]}})
         return body

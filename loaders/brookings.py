@@ -37,7 +37,7 @@ def parse(session: Session, path: Path, places: Places) -> Rows:
         if geo is None and code.startswith("900") and places.id("state", code[3:]):
             # "Rest of <state>": the state's area outside any CBSA.
             rest = [dict(kind="unallocated", code=f"rest-of-{code[3:]}", name=row["cbsa_2013_name"].strip(),
-                             usps=None, metro_type=None, land_area_m2=None, delineation="2013", titles={},
+                             usps=None, metro_type=None, delineation="2013", titles={},
                              search_text=fold(row["cbsa_2013_name"]))]
             upsert(session, Geography.__table__, rest, ["kind", "code"])
             geo = Places(session).id("unallocated", f"rest-of-{code[3:]}")

@@ -386,8 +386,7 @@ def load(session: Session, data_dir: Path, force: bool = False) -> list[Result]:
         newest = next(v for v in NEWEST_FIRST if v in titles)
         name = titles[newest]
         metro_type = vintages[newest][code]["metro_type"]
-        land = next((parsed.files[v][code].land for v in ("2015", "2009") if code in parsed.files[v]), None)
-        rows.append(dict(kind="metro", code=code, name=name, usps=None, metro_type=metro_type, land_area_m2=land,
+        rows.append(dict(kind="metro", code=code, name=name, usps=None, metro_type=metro_type,
                          delineation=newest, current=code in current, territory=territory_of(_states_of(name)),
                          titles=dict(sorted(titles.items(), reverse=True)), search_text=search_text([name, *titles.values()])))
     upsert(session, Geography.__table__, rows, ["kind", "code"])

@@ -47,7 +47,7 @@ def seed(session: Session) -> None:
                          territory=None, titles={"ita": title}))
     for row in rows:
         row.setdefault("usps", None)
-        row.update(metro_type=None, land_area_m2=None, delineation=None, current=None)
+        row.update(metro_type=None, delineation=None, current=None)
     upsert(session, Geography.__table__, rows, ["kind", "code"])
 
 

@@ -2,6 +2,7 @@
 point, which vintage is in force for a data year, and which codes succeeded which."""
 
 from bisect import bisect_right
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import ForeignKey, Index, Select, String, Text, literal, or_, select
@@ -73,6 +74,15 @@ class CbsaDelineation(Base):
     source: Mapped[str] = mapped_column(String(64))  # dataset id of the file the row comes from
     note: Mapped[str | None] = mapped_column(Text)
 
+    @property
+    def label(self) -> str:
+        return BY_ID[self.vintage].label
+
+    @property
+    def internal_point(self) -> dict | None:
+        return None if self.intpt_lat is None else {"lat": self.intpt_lat, "lon": self.intpt_lon,
+                                                     "vintage": self.vintage}
+
 
 class Succession(Base):
     """Land of one CBSA that another held in the next delineation with county lists (2009, 2013, 2018, 2023),
@@ -133,16 +143,76 @@ def successor(geography_id: int) -> Select:
 
 
 def map_points() -> Select:
-    """Every CBSA's internal point from the newest vintage whose own file gives one, with its current type and
-    title: where the explorer map draws it."""
+    """Every CBSA's internal point from the newest vintage whose own file gives one (not a stand-in row), with its
+    id, current type and title: where the explorer map draws it."""
     d, newer = CbsaDelineation, aliased(CbsaDelineation)
     has_point = (d.intpt_lat.is_not(None), d.note.is_(None))
     later = select(newer.vintage).where(newer.geography_id == d.geography_id, newer.vintage > d.vintage,
                                         newer.intpt_lat.is_not(None), newer.note.is_(None))
     return (select(Geography.code, Geography.name, Geography.metro_type, Geography.current, Geography.territory,
-                   d.intpt_lat, d.intpt_lon, d.vintage)
+                   d.intpt_lat, d.intpt_lon, d.vintage, Geography.id)
             .join(d, d.geography_id == Geography.id).where(*has_point, ~later.exists())
             .order_by(Geography.code))
+
+
+def land(geography_id: int) -> Select:
+    """A CBSA's land area from the newest delineation that knows it: (land_area_m2, vintage)."""
+    d = CbsaDelineation
+    return (select(d.land_area_m2, d.vintage)
+            .where(d.geography_id == geography_id, d.land_area_m2.is_not(None))
+            .order_by(d.vintage.desc()).limit(1))
+
+
+def succession_edges() -> Select:
+    """(predecessor code, successor code, share of the predecessor's land the successor took, share of the
+    successor's land that came from the predecessor) of every step."""
+    before, after = aliased(Geography), aliased(Geography)
+    s = Succession
+    return (select(before.code.label("predecessor"), after.code.label("successor"), s.share_of_predecessor,
+                   s.share_of_successor)
+            .join(before, before.id == s.predecessor_id).join(after, after.id == s.successor_id)
+            .order_by(before.code, after.code))
+
+
+WHOLE = 0.99  # a share of land at least this large is all of it (county land is summed from rounded files)
+
+
+def aliases(universe: Iterable[str], edges: Iterable[tuple[str, str, float, float]]) -> dict[str, str]:
+    """{code outside the universe: the universe's code for the same area}, for sources that file a year's figures
+    under another delineation's code (ITA files Dayton's 2010 exports under 19430, the 2009 delineation calls it
+    19380).
+
+    A code stands for a universe CBSA when one succession step links the two, the whole of the predecessor's land
+    went to the successor and made most of it (a renumbering, or a CBSA that grew by a county: not Anderson, IN,
+    a tenth of Indianapolis), and it stands for no other.
+    """
+    universe = set(universe)
+    found: dict[str, set[str]] = {}
+    for predecessor, successor_, of_predecessor, of_successor in edges:
+        if of_predecessor < WHOLE or of_successor <= 0.5 or (predecessor in universe) == (successor_ in universe):
+            continue
+        inside, outside = (predecessor, successor_) if predecessor in universe else (successor_, predecessor)
+        found.setdefault(outside, set()).add(inside)
+    return {code: next(iter(inside)) for code, inside in found.items() if len(inside) == 1}
+
+
+def attribute(universe: Iterable[str], aliases_: Mapping[str, str],
+              figures: Mapping[str, float | None]) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Each universe CBSA's figure from a source's {code: figure}: under its own code, else under the one alias that
+    has a figure; and {universe code: the code whose figure it took} where that is another one."""
+    taken: dict[str, list[str]] = {}
+    for code, value in figures.items():
+        if value is not None and code in aliases_:
+            taken.setdefault(aliases_[code], []).append(code)
+    values, under = {}, {}
+    for code in universe:
+        if figures.get(code) is not None:
+            values[code] = figures[code]
+        elif len(taken.get(code, ())) == 1:
+            values[code], under[code] = figures[taken[code][0]], taken[code][0]
+        else:
+            values[code] = None
+    return values, under
 
 
 @dataclass(frozen=True)

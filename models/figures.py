@@ -12,14 +12,16 @@ import sys
 import threading
 from collections import Counter, OrderedDict, defaultdict, namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import wraps
 from types import MappingProxyType
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased
 
-from models import Dataset, Geography, Industry, Observation, Partner, geography_states, vintages
+from models import Dataset, Geography, Industry, Observation, Partner, geography_states, territory, vintages
+from models.delineation import aliases, attribute, in_force, map_points, succession_edges, vintage_in_force
 from models.engine import Snapshot
 from models.observation import (
     ALL_INDUSTRIES,
@@ -32,8 +34,9 @@ from models.observation import (
     national_totals,
     partner_members,
 )
-from models.series import territory
+from models.series import territory as territory_in_words
 from models.stats import Per, Place
+from models.territory import SCOPES, Scope, within
 from models.vintages import sole_releases
 
 
@@ -104,6 +107,7 @@ def state_datasets(snapshot: Snapshot) -> tuple[str, ...]:
 class NationalTotals:
     values: MappingProxyType  # year → total
     definition: str  # what the total is, as a response names it
+    reasons: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # year → why it has no total
 
 
 @per_version(maxsize=64)
@@ -160,7 +164,7 @@ def nation(snapshot: Snapshot, dataset: str, indicator: str, industry: str = ALL
     return Nation(
         dataset, tuple(Point(dataset, indicator, y, totals.values.get(y), status(y)) for y in years),
         "united_states_row" if row else "sum_of_places", totals.definition,
-        territory(fips, [p.name for p in parts if p.kind == "unallocated"], metros=not kinds["state"]),
+        territory_in_words(fips, [p.name for p in parts if p.kind == "unallocated"], metros=not kinds["state"]),
         MappingProxyType(dict(sorted(kinds.items()))),
         MappingProxyType({y: sum(1 for p in parts if p.value(y) is not None) for y in years}),
         MappingProxyType({y: sum(p.value(y) for p in parts if p.value(y) is not None) for y in years}))
@@ -200,54 +204,176 @@ def changes(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, 
     return MappingProxyType({p.code: p.change(start, end) for p in places(snapshot, dataset, indicator, kinds)})
 
 
+@per_version(maxsize=64)
+def over_territory(snapshot: Snapshot, dataset: str, indicator: str, scope_id: str | None) -> NationalTotals:
+    """National totals per year over the territory of a place's series, where `dataset` gives them
+    (models.territory: Puerto Rico's metros divide their population by the United States and Puerto Rico rows);
+    else the dataset's own (national())."""
+    how = territory.NATIONAL.get((indicator, scope_id))
+    if how is None or how.dataset != dataset:
+        return national(snapshot, dataset, indicator)
+    scope = SCOPES[scope_id]
+    expected = len(scope.territories) if how.rows == "nation" else None
+    totals, reasons = {}, {}
+    for year, total, count in snapshot.connection.execute(territory.national_by_year(indicator, scope)):
+        if expected is not None and count != expected:
+            reasons[year] = f"{dataset} gives {count} of the {expected} rows the national total is made of for {year}"
+        else:
+            totals[year] = total
+    return NationalTotals(MappingProxyType(totals), how.definition, MappingProxyType(reasons))
+
+
+@per_version(maxsize=64)
+def states_total(snapshot: Snapshot, dataset: str, indicator: str, industry: str, partner: str,
+                 scope_id: str | None) -> NationalTotals:
+    """Per year, a dataset's figures summed over the states of a territory (the 50 states and DC, or with Puerto
+    Rico): one basis in every year of a state series, whichever file gives the year. A state the file covers that
+    year (it has figures of it) but lists no figure for had none (the files leave zero cells out); a year in which
+    the file does not cover one of those states, or withholds its figure, has no total, and the reason names them."""
+    if scope_id is None:
+        return NationalTotals(MappingProxyType({}), (
+            "none: shares of state exports are over the 50 states and DC (or those and Puerto Rico, for Puerto "
+            "Rico); other territories are in neither"))
+    scope, o = SCOPES[scope_id], Observation
+    names = dict(snapshot.connection.execute(
+        select(Geography.code, Geography.name).where(Geography.kind == "state", within(scope))).all())
+    rows = (select(o.year, Geography.code).join(Geography, Geography.id == o.geography_id)
+            .where(o.dataset_id == dataset, o.indicator == indicator, Geography.kind == "state", within(scope)))
+    covered: dict[int, set[str]] = {}
+    for year, code in snapshot.connection.execute(rows.distinct()):
+        covered.setdefault(year, set()).add(code)
+    values: dict[int, dict[str, float | None]] = {year: {} for year in covered}
+    for year, code, value in snapshot.connection.execute(
+            rows.add_columns(o.value).where(o.industry == industry, o.partner == partner)):
+        values[year][code] = value
+    totals, reasons = {}, {}
+    for year in sorted(covered):
+        lacking = sorted(names[c] for c in set(names) - covered[year])
+        withheld = sorted(names[c] for c, v in values[year].items() if v is None)
+        if lacking:
+            reasons[year] = (f"{dataset} covers {len(covered[year])} of the {len(names)} places of "
+                             f"{scope.definition} in {year} (not {_listed(lacking)}), so no total over them")
+        elif withheld:
+            reasons[year] = f"{dataset} withholds the {year} figure of {_listed(withheld)}, so no total over them"
+        else:
+            totals[year] = sum(v for v in values[year].values() if v is not None)
+    return NationalTotals(MappingProxyType(totals), (
+        f"the sum of {scope.definition} in the dataset of each year (the same rows in every year; not the file's "
+        f"national row, which some files give with other territories and unallocated exports and some lack)"),
+        MappingProxyType(reasons))
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+@per_version(maxsize=4)
+def points(snapshot: Snapshot) -> MappingProxyType:
+    """{geography id: {lat, lon, vintage}}: every CBSA's internal point (models.delineation.map_points)."""
+    return MappingProxyType({r.id: MappingProxyType({"lat": r.intpt_lat, "lon": r.intpt_lon, "vintage": r.vintage})
+                             for r in snapshot.connection.execute(map_points())})
+
+
+@per_version(maxsize=4)
+def heirs(snapshot: Snapshot) -> MappingProxyType:
+    """{geography id: the current CBSA holding most of its land (kind, code, name)} for every retired CBSA that has
+    one (models.delineation.successor)."""
+    heir = aliased(Geography)
+    rows = snapshot.connection.execute(select(Geography.id, heir.kind, heir.code, heir.name)
+                                       .join(heir, heir.id == Geography.successor_id))
+    return MappingProxyType({r.id: MappingProxyType({"kind": r.kind, "code": r.code, "name": r.name}) for r in rows})
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """A CBSA of a year's universe, as the delineation in force defines it."""
+
+    code: str
+    title: str
+    territory: str
+    land_area_m2: int | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Universe:
+    """The metropolitan areas of the delineation in force for a year, and the codes sources file them under."""
+
+    year: int
+    areas: tuple[Area, ...]  # in code order
+    aliases: MappingProxyType  # code outside the universe → the universe's code for that area
+
+
+@per_version(maxsize=32)
+def universe(snapshot: Snapshot, year: int) -> Universe:
+    areas = tuple(Area(r.code, r.title, r.territory, r.land_area_m2, r.source)
+                  for r in snapshot.connection.execute(in_force(year)))
+    edges = [tuple(r) for r in snapshot.connection.execute(succession_edges())]
+    return Universe(year, areas, MappingProxyType(aliases((a.code for a in areas), edges)))
+
+
+@dataclass(frozen=True, slots=True)
+class Denominator:
+    value: float | None
+    definition: str
+    dataset: str
+    reason: str | None  # why value is None
+
+
+@per_version(maxsize=64)
+def denominator(snapshot: Snapshot, measure: str, scope_id: str, year: int) -> Denominator:
+    """The national figure of a measure over a territory in a year (models.territory), or None with the reason:
+    the sources have none for the year, or lack one of the rows it is made of."""
+    scope, how = SCOPES[scope_id], territory.NATIONAL[measure, scope_id]
+    dataset = how.dataset or territory.land_dataset(year)[0]
+    total, count = snapshot.connection.execute(territory.national(measure, scope, year)).one()
+    expected = {"nation": len(scope.territories), "all": count or 1, "states": snapshot.connection.scalar(
+        select(func.count()).select_from(Geography).where(Geography.kind == "state", within(scope)))}[how.rows]
+    reason = (f"{dataset} has no {measure} figures for {year}" if not count else
+              f"{dataset} gives {count} of the {expected} rows this total is made of for {year}"
+              if count != expected else None)
+    return Denominator(None if reason else total, territory.definition(measure, scope, year), dataset, reason)
+
+
 @dataclass(frozen=True, slots=True)
 class Measure:
-    """One measure of every metro in a year, and the national denominator of shares of it."""
+    """One measure of every CBSA of a year's universe, and the national denominator of shares of it over a
+    territory."""
 
     name: str
-    values: MappingProxyType  # CBSA code → figure or None
-    denominator: float | None
-    definition: str
-    dataset: str | None
+    values: MappingProxyType  # universe code → figure or None
+    under: MappingProxyType  # universe code → the code whose figure it took, where that is another one
+    dataset: str  # where the figures come from
+    scope: Scope  # the territory of the share
+    scope_reason: str | None  # why it is not the territory asked for
+    denominator: Denominator
 
 
 CONCENTRATION_SOURCES = {**PER_SOURCES["metro"], "exports_goods": "ita-metro-exports"}
 
 
-@per_version(maxsize=4)
-def metros(snapshot: Snapshot) -> tuple[Place, ...]:
-    """Every CBSA with its land area as its only figure (year 0), in code order."""
-    rows = snapshot.connection.execute(select(Geography.code, Geography.name, Geography.metro_type,
-                                              Geography.land_area_m2)
-                                       .where(Geography.kind == "metro").order_by(Geography.code))
-    return tuple(Place(r.code, r.name, MappingProxyType({0: (r.land_area_m2, "ok")}), "metro", r.metro_type)
-                 for r in rows)
+def measures(snapshot: Snapshot, year: int, asked: Scope) -> dict[str, Measure]:
+    """Land area, population, real GDP, jobs and goods exports of every CBSA of the universe of `year`, each with
+    its national denominator over the territory asked, or the one the sources give (national_scope)."""
+    found = universe(snapshot, year)
+    codes = [a.code for a in found.areas]
+    result = {}
+    for name, dataset in {"land_area": vintage_in_force(year).source, **CONCENTRATION_SOURCES}.items():
+        scope, why = territory.national_scope(name, asked)
+        if name == "land_area":  # the delineation's own land: its codes are the universe's
+            values, under = {a.code: a.land_area_m2 for a in found.areas}, {}
+        else:
+            figures = {p.code: p.value(year) for p in places(snapshot, dataset, name, ("metro",))}
+            values, under = attribute(codes, found.aliases, figures)
+        result[name] = Measure(name, MappingProxyType(values), MappingProxyType(under), dataset, scope, why,
+                               denominator(snapshot, name, scope.id, year))
+    return result
 
 
 def measure_years(snapshot: Snapshot, name: str) -> tuple[str, tuple[int, ...]]:
     """(dataset, years with metro figures) of a measure of concentration; land area has no year: ITA's exports'."""
     dataset = CONCENTRATION_SOURCES.get(name, "ita-metro-exports")
     return dataset, years(snapshot, dataset, "exports_goods" if name == "land_area" else name, ("metro",))
-
-
-def measures(snapshot: Snapshot, year: int) -> dict[str, Measure]:
-    """Land area, population, real GDP, jobs and goods exports of every metro in `year`, with their national
-    denominators."""
-    cbsas = metros(snapshot)
-    land = {p.code: p.value(0) for p in cbsas}
-    found = {"land_area": Measure("land_area", MappingProxyType(land), sum(v for v in land.values() if v), (
-        "land area of every CBSA in the store (TIGER 2015 layer, else 2009): the sources give no national land "
-        "area, so this is a share of CBSA land, metro and micro"), None)}
-    for name, dataset in CONCENTRATION_SOURCES.items():
-        values = {p.code: p.value(year) for p in places(snapshot, dataset, name, ("metro",)) if year in p.figures}
-        nation = places(snapshot, dataset, name, ("nation",))
-        if nation and year in nation[0].figures:
-            denominator, definition = nation[0].value(year), f"the United States row of {dataset}"
-        else:
-            totals = national(snapshot, dataset, name)
-            denominator, definition = totals.values.get(year), totals.definition
-        found[name] = Measure(name, MappingProxyType(values), denominator, definition, dataset)
-    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +527,8 @@ def partners(snapshot: Snapshot) -> MappingProxyType:
                                                  tuple(codes[p.code]), tuple(members[p.code]), tuple(groups[p.code]))
                              for p in connection.execute(select(Partner.code, Partner.name, Partner.kind, Partner.iso2,
                                                                 Partner.iso3, Partner.names).order_by(Partner.code))})
+
+
 @per_version(maxsize=16)
 def per(snapshot: Snapshot, indicator: str, dataset: str, kind: str) -> Per:
     """The denominator of ratios per `indicator` (per=population) for places of `kind`, from `dataset`."""

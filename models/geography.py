@@ -50,7 +50,6 @@ class Geography(Base):
     name: Mapped[str]
     usps: Mapped[str | None] = mapped_column(String(2))
     metro_type: Mapped[str | None] = mapped_column(String(16))
-    land_area_m2: Mapped[int | None]
     delineation: Mapped[str | None] = mapped_column(String(16))
     # A CBSA: in the delineation in force in the newest year (the 2023 list, or March 2020 where that list lacks the
     # area: Puerto Rico, Connecticut). Null for places that are not CBSAs.

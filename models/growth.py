@@ -6,6 +6,7 @@ point. A result that cannot be computed is None with a reason, never 0.
 
 from dataclasses import dataclass, field
 from operator import itemgetter
+from typing import NamedTuple
 
 Series = dict[int, float | None]
 
@@ -107,22 +108,39 @@ def first_year_at_least(series: Series, level: float, after: int) -> int | None:
 UNITS = ("level", "change", "percent_change", "index", "share")
 
 
-def in_units(series: Series, units: str, base_year: int | None = None,
-             totals: Series | None = None) -> tuple[Series, str | None]:
-    """The series in `units`, and why it is all null if it cannot be computed.
+class Expressed(NamedTuple):
+    values: Series
+    reason: str | None  # why every value is null, if it is
+    reasons: dict[int, str]  # why a value is null although the year has a figure: {year: reason}
 
-    change and percent_change are year on year; index is base_year = 100; share is percent of `totals`.
+
+def in_units(series: Series, units: str, base_year: int | None = None, totals: Series | None = None,
+             statuses: dict[int, str] | None = None, missing_totals: dict[int, str] | None = None) -> Expressed:
+    """The series in `units`, why it is all null if it cannot be computed, and why each value that cannot be
+    computed from a year's figure is null.
+
+    change and percent_change are year on year; index is base_year = 100; share is percent of `totals`
+    (`missing_totals` says why a year has none). `statuses` name why a figure is missing.
     """
     if units == "level":
-        return dict(series), None
+        return Expressed(dict(series), None, {})
+    reason = None
     if units in ("change", "percent_change"):
         pairs = changes(series)
-        return {y: pairs[y][0 if units == "change" else 1] for y in series}, None
-    if units == "index":
-        return index(series, base_year)
-    if units == "share":
-        return {y: share(v, (totals or {}).get(y)) for y, v in series.items()}, None
-    raise ValueError(f"unknown units {units!r}")
+        values = {y: pairs[y][0 if units == "change" else 1] for y in series}
+        why = {y: f"year-on-year change needs the year before: {_missing(series, y - 1, statuses)}"
+               if series.get(y - 1) is None else "percent change is undefined from a zero base" for y in series}
+    elif units == "index":
+        values, reason = index(series, base_year)
+        why = dict.fromkeys(series, reason)
+    elif units == "share":
+        totals, missing_totals = totals or {}, missing_totals or {}
+        values = {y: share(v, totals.get(y)) for y, v in series.items()}
+        why = {y: missing_totals.get(y) or (f"no national total for {y}" if totals.get(y) is None
+                                            else f"the national total for {y} is not positive") for y in series}
+    else:
+        raise ValueError(f"unknown units {units!r}")
+    return Expressed(values, reason, {y: why[y] for y, v in values.items() if v is None and series[y] is not None})
 
 
 def rank(values: list[tuple[object, float]], descending: bool = True,

@@ -17,7 +17,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from models.base import Base
 from models.geography import Geography
@@ -181,8 +181,8 @@ def series(geography_id: int | Iterable[int], indicators: Iterable[str] | None =
     year."""
     o = Observation
     ids = [geography_id] if isinstance(geography_id, int) else list(geography_id)
-    query = select(o.geography_id, o.dataset_id, o.indicator, o.industry, o.partner, o.year, o.value, o.status).where(
-        o.geography_id.in_(ids), o.partner == partner)
+    query = select(o.geography_id, o.dataset_id, o.indicator, o.industry, o.partner, o.year, o.value, o.status,
+                   o.note).where(o.geography_id.in_(ids), o.partner == partner)
     if indicators is not None:
         query = query.where(o.indicator.in_(list(indicators)))
     if dataset is not None:
@@ -217,7 +217,8 @@ def with_industry_titles(query: Select) -> Select:
 def place_series(kinds: tuple[str, ...], indicators: tuple[str, ...]) -> Select:
     """One query for a place's series of `indicators`: the place (one of `kinds`, by code) and its figures in a
     dataset; run with {"code": ..., "dataset": ...}. A place without figures in the dataset comes back as one row
-    whose figure columns are null; an unknown place as no row.
+    whose figure columns are null; an unknown place as no row. Each row also names the place's successor (a retired
+    CBSA's: successor_code and successor_name, else null).
 
     `kinds` and `indicators` are written into the statement as literals: build it once (an expanding IN list
     would be rendered again on every run).
@@ -226,9 +227,11 @@ def place_series(kinds: tuple[str, ...], indicators: tuple[str, ...]) -> Select:
     figures = and_(o.geography_id == Geography.id, o.dataset_id == bindparam("dataset"),
                    o.indicator.in_([literal(i) for i in indicators]), o.industry == ALL_INDUSTRIES,
                    o.partner == WORLD)
+    heir = aliased(Geography)
     return (select(Geography.kind, Geography.code, Geography.name, o.dataset_id, o.indicator, o.year, o.value,
-                   o.status)
-            .select_from(Geography).outerjoin(o, figures)
+                   o.status, o.note, Geography.current, Geography.territory, heir.code.label("successor_code"),
+                   heir.name.label("successor_name"))
+            .select_from(Geography).outerjoin(o, figures).outerjoin(heir, heir.id == Geography.successor_id)
             .where(Geography.kind.in_([literal(k) for k in kinds]), Geography.code == bindparam("code"))
             .order_by(o.indicator, o.year))
 
@@ -237,9 +240,10 @@ METRO_EXPORTS = place_series(("metro", "unallocated"), EXPORTS)
 
 
 def sorted_metros(query: Select, sort: str, year: int | None = None) -> Select:
-    """Metros (a select of Geography) in `sort` order (name, code or exports; '-' first for descending); with a
-    `year`, each row also carries the metro's ITA goods exports that year (value and status, null where there is no
-    figure: they sort last). `with_exports` turns such a row into the Geography the schema dumps."""
+    """Metros (a select of Geography), CBSAs before unallocated rows, each kind in `sort` order (name, code or
+    exports; '-' first for descending); with a `year`, each row also carries the metro's ITA goods exports that year
+    (value and status, null where there is no figure: they sort last). `listed` turns a row into the Geography the
+    schema dumps."""
     key, descending = sort.lstrip("-"), sort.startswith("-")
     o = Observation
     if year is not None:
@@ -251,12 +255,17 @@ def sorted_metros(query: Select, sort: str, year: int | None = None) -> Select:
     else:
         column = Geography.name if key == "name" else Geography.code
         ordered = column.desc() if descending else column
-    return query.order_by(ordered, Geography.code)
+    return query.order_by(Geography.kind, ordered, Geography.code)
 
 
-def with_exports(row, year: int) -> Geography:
-    geo, value, status = row
-    geo.exports = {"year": year, "value": value, "status": status or "not_available", "dataset": "ita-metro-exports"}
+def listed(row, year: int | None, points: Mapping[int, dict]) -> Geography:
+    """A row of sorted_metros as the Geography the list dumps: with its internal point ({geography id: point}) and,
+    given a year, its exports."""
+    geo = row if year is None else row[0]
+    geo.internal_point = points.get(geo.id)
+    if year is not None:
+        geo.exports = {"year": year, "value": row[1], "status": row[2] or "not_available",
+                       "dataset": "ita-metro-exports"}
     return geo
 
 

@@ -4,6 +4,7 @@ tests/test_contract.py checks them against schemas.common.SeriesSchema)."""
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 
 import us
 
@@ -20,50 +21,69 @@ def indicators(names: Iterable[str]) -> list:
 
 
 def express(rows, units: str, base_year: int | None, year_from: int | None, year_to: int | None,
-            denominators: Denominators, per: Per | None = None, code: str | None = None) -> tuple[list[dict], list[dict]]:
+            denominators: Denominators, combined: bool = False, per: Per | None = None,
+            code: str | None = None) -> tuple[list[dict], list[dict]]:
     """Points from `year_from` to `year_to` in `units` (the source figure kept as `level`), and the denominators
     or bases used. `rows` is the whole series: a change or an index may need years outside the range. `per`: each
-    figure divided first by the place's (`code`) figure of another indicator in the same year."""
+    figure divided first by the place's (`code`) figure of another indicator in the same year.
+
+    `combined`: the datasets make one series (a state's Census files, each covering its own years), so a change or
+    an index runs across them, each point keeping its dataset; AmbiguousDataset if two give one year different
+    figures. A value that cannot be computed from its year's figure is null with status not_available and the
+    reason as its note.
+    """
     first, last = year_from or 0, year_to or 9999
     groups = defaultdict(list)
     fields = rows[0]._fields if rows else ()
     for row in rows:
         point = dict(zip(fields, row))  # a fifth of Row._asdict()'s cost (measured)
-        # a series released several times is one series: its years may come from different releases
-        groups[point.get("series", point["dataset_id"]), point["indicator"], point.get("industry", ALL_INDUSTRIES),
+        groups[None if combined else point["dataset_id"], point["indicator"], point.get("industry", ALL_INDUSTRIES),
                point.get("partner", WORLD)].append(point)
     points, notes = [], []
-    for (dataset, indicator, industry, partner), members in groups.items():
-        levels = {p["year"]: p["value"] for p in members}
+    for (_, indicator, industry, partner), members in groups.items():
+        members.sort(key=itemgetter("year"))  # stable: a combined series in year order, each dataset's in its own
+        levels, statuses, datasets = {}, {}, {}
+        for p in members:
+            if levels.get(p["year"], p["value"]) != p["value"]:
+                raise AmbiguousDataset(f"several datasets give a figure for {p['year']}: choose one with dataset=")
+            levels[p["year"]], statuses[p["year"]], datasets[p["year"]] = p["value"], p["status"], p["dataset_id"]
+        used = list(dict.fromkeys(datasets[y] for y in sorted(datasets)))
+        totals = ({d: denominators(d, indicator, industry, partner) for d in used} if units == "share" else None)
         ratios = levels if per is None else {y: ratio(v, per.value(code, y)) for y, v in levels.items()}
-        totals = denominators(dataset, indicator, industry, partner) if units == "share" else None
-        values, reason = in_units(ratios, units, base_year, totals.values if totals else None)
+        values, reason, reasons = in_units(
+            ratios, units, base_year, totals and {y: totals[d].values.get(y) for y, d in datasets.items()}, statuses,
+            totals and {y: totals[d].reasons[y] for y, d in datasets.items() if y in totals[d].reasons})
         if per is not None and reason is None and all(v is None for v in values.values()):
             reason = f"no {per.indicator} figure in {per.dataset} for the years of the series"
-        note = {"dataset": dataset, "indicator": indicator, "industry": industry, "units": units, "reason": reason}
+        note = {"dataset": used[0], "datasets": used, "indicator": indicator, "industry": industry, "units": units,
+                "reason": reason}
         if per is not None:
             note.update(per=per.indicator, per_dataset=per.dataset, per_values={
                 str(y): figure(per.value(code, y)) for y in levels if first <= y <= last})
         if totals:
-            note.update(denominator=totals.definition, denominator_values={
-                str(y): figure(totals.values.get(y)) for y in levels if first <= y <= last})
+            note.update(denominator="; ".join(dict.fromkeys(t.definition for t in totals.values())),
+                        denominator_values={str(y): figure(totals[datasets[y]].values.get(y))
+                                            for y in levels if first <= y <= last})
         if units == "index":
             note.update(base_year=base_year, base_value=figure(levels.get(base_year)))
         notes.append(note)
         for point in members:
             if first <= point["year"] <= last:
                 point.update(level=point["value"], value=values[point["year"]])
+                if point["year"] in reasons:
+                    point.update(status="not_available", note=reasons[point["year"]])
                 points.append(point)
     return points, notes
 
 
 def series_body(geography: dict, rows, sources: list, args: dict, denominators: Denominators,
-                extra: tuple[str, ...] = (), per: Per | None = None) -> dict:
+                extra: tuple[str, ...] = (), combined: bool = False, per: Per | None = None) -> dict:
     """A series as the API answers it (schemas.common.SeriesSchema): its points in args["units"] between args["from_"]
     and args["to"], with the place, indicators, sources and the basis of the units; `extra` columns of the rows are
-    kept on each point (a state's industry and partner); `per`: each figure per unit of another indicator."""
+    kept on each point (a state's industry and partner); `combined` as in express(); `per`: each figure per unit
+    of another indicator."""
     points, basis = express(rows, args["units"], args.get("base_year"), args.get("from_"), args.get("to"),
-                            denominators, per, geography["code"])
+                            denominators, combined, per, geography["code"])
     return {
         "geography": geography,
         "indicators": indicators(p["indicator"] for p in points),
@@ -72,7 +92,8 @@ def series_body(geography: dict, rows, sources: list, args: dict, denominators: 
         "units_basis": basis,
         **({"caveats": per.caveats()} if per else {}),
         "data": [{"year": p["year"], "value": figure(p["value"]), "status": p["status"], "dataset": p["dataset_id"],
-                  "indicator": p["indicator"], "level": figure(p["level"]), **{k: p[k] for k in extra}}
+                  "indicator": p["indicator"], "level": figure(p["level"]), "note": p.get("note"),
+                  **{k: p[k] for k in extra}}
                  for p in points],
     }
 
@@ -84,6 +105,26 @@ def panel(places: list, rows, body: Callable) -> dict:
     for row in rows:
         grouped[row.geography_id].append(row)
     return {"series": [body(place, grouped[place.id]) for place in places]}
+
+
+def lineage(place: dict, current: bool | None, successor: dict | None, dataset: str | None, empty: bool,
+            path: str) -> dict:
+    """What a metro series (/v1/metros/{code}/`path`) says of its code: the successor of a retired CBSA (null
+    otherwise), and, for a series with no figures (in `dataset`, or in any), why (a hint)."""
+    body = {"successor": successor}
+    if not empty:
+        return body
+    where = f"{dataset + ' has no' if dataset else 'No dataset has'} figures under {place['code']} ({place['name']})"
+    if successor is not None:
+        body["hint"] = (f"{where}: the code was retired, and the sources file the area under its successor "
+                        f"{successor['code']} ({successor['name']}), the current CBSA holding most of its land: "
+                        f"/v1/metros/{successor['code']}/{path}")
+    elif current is False:
+        body["hint"] = (f"{where}: the code was retired, and no current CBSA holds most of its land "
+                        f"(/v1/metros/{place['code']} lists its successions).")
+    else:
+        body["hint"] = f"{where}."
+    return body
 
 
 def growth_body(geography, rows, start: int, end: int, sources_of: Callable[[Iterable[str]], list],

@@ -158,11 +158,13 @@ def ranking_body(args: dict, places: Iterable[Place], sources: list, indicator, 
 
 
 def aggregate(values: dict[str, float | None], base_values: dict[str, float | None], year: int, base_year: int,
-              threshold: float, national_total: float | None, rows: str) -> dict:
-    """Total, change since the base year, count above the threshold and share of the nation, for some rows."""
+              threshold: float, national_total: float | None, rows: str, places: Iterable[str]) -> dict:
+    """Total, change since the base year, count of `places` above the threshold (never an unallocated row) and
+    share of the nation, for some rows."""
     now = [v for v in values.values() if v is not None]
     before = [v for v in base_values.values() if v is not None]
     total, base_total = sum(now), sum(before)
+    places = set(places)
     return {
         "rows": rows,
         "places_with_figure": len(now),
@@ -170,35 +172,77 @@ def aggregate(values: dict[str, float | None], base_values: dict[str, float | No
         "total": total,
         "base_total": base_total,
         "change": change({base_year: base_total if before else None, year: total if now else None}, base_year, year),
-        "above_threshold": sum(1 for v in now if v > threshold),
+        "above_threshold": sum(1 for c, v in values.items() if v is not None and v > threshold and c in places),
         "share_of_national_total": share(total, national_total),
+    }
+
+
+# What each of the sources' unallocated rows holds: ITA's "Other Metropolitan Areas" are metropolitan areas it does
+# not name; Brookings' "Rest of <state>" is the state outside its CBSAs.
+PARTS = {"other-metro": "metropolitan", "non-metro": "non_metropolitan", "crossovers": "unassigned",
+         "unknown": "unassigned"}
+
+
+def part(code: str) -> str:
+    return PARTS.get(code, "non_metropolitan" if code.startswith("rest-of-") else "unassigned")
+
+
+def common(metros: tuple[dict, dict], year: int, base_year: int, names: Mapping[str, str]) -> dict:
+    """The metros with a figure in both years, those with one in only one of them, and the change over the first."""
+    now, before = ({c for c, v in m.items() if v is not None} for m in metros)
+    both = now & before
+    return {
+        "places": len(both),
+        "only_in_year": [{"code": c, "name": names[c]} for c in sorted(now - before)],
+        "only_in_base_year": [{"code": c, "name": names[c]} for c in sorted(before - now)],
+        "change": change({year: sum(metros[0][c] for c in both) if both else None,
+                          base_year: sum(metros[1][c] for c in both) if both else None}, base_year, year),
     }
 
 
 def summary(places: Iterable[Place], year: int, base_year: int, threshold: float, totals, dataset: str,
             sources: list) -> dict:
-    """All metros and ITA's unallocated rows in `year` against `base_year`, with and without the unallocated rows
-    (schemas.stats.SummarySchema)."""
-    def values(kind: str, at: int) -> dict[str, float | None]:
-        return {p.code: p.value(at) for p in places if p.kind == kind and at in p.figures}
+    """All metros and the source's unallocated rows in `year` against `base_year` (schemas.stats.SummarySchema):
+    the named metros; every metropolitan area (with ITA's "Other Metropolitan Areas"); everything, the national
+    total; and the metros with a figure in both years."""
+    places = list(places)
 
-    metros, unallocated = (values("metro", year), values("metro", base_year)), (
-        values("unallocated", year), values("unallocated", base_year))
-    everything = ({**metros[0], **unallocated[0]}, {**metros[1], **unallocated[1]})
+    def values(keep, at: int) -> dict[str, float | None]:
+        return {p.code: p.value(at) for p in places if keep(p) and at in p.figures}
+
+    def both(keep) -> tuple[dict, dict]:
+        return values(keep, year), values(keep, base_year)
+
+    metros = both(lambda p: p.kind == "metro")
+    metropolitan = both(lambda p: p.kind == "metro" or part(p.code) == "metropolitan")
+    everything = both(lambda p: True)
+    unallocated = both(lambda p: p.kind == "unallocated")
     national_total = totals.values.get(year)
     names = {p.code: p.name for p in places}
+    in_both = common(metros, year, base_year, names)
+    caveats = delineation_caveats(base_year, year)
+    if in_both["only_in_year"] or in_both["only_in_base_year"]:
+        caveats.append(
+            f"The two years cover different sets of metros: {len([v for v in metros[0].values() if v is not None])} "
+            f"have a figure for {year}, {len([v for v in metros[1].values() if v is not None])} for {base_year}; "
+            f"metros_in_both_years gives the change over the {in_both['places']} with a figure in both.")
     return {
         "dataset": dataset, "sources": sources,
         "year": year, "base_year": base_year, "threshold": threshold, "national_total": national_total,
         "national_total_definition": totals.definition,
         "metros_only": aggregate(*metros, year, base_year, threshold, national_total,
-                                 "CBSAs only: ITA's unallocated rows left out"),
+                                 "CBSAs only: ITA's unallocated rows left out", metros[0]),
+        "metropolitan": aggregate(*metropolitan, year, base_year, threshold, national_total,
+                                  "every metropolitan area as the source defines it: the CBSAs it names and its "
+                                  "'Other Metropolitan Areas' row; non-metropolitan, crossovers and unknown left "
+                                  "out", metros[0]),
         "with_unallocated": aggregate(*everything, year, base_year, threshold, national_total,
                                       "CBSAs and ITA's unallocated rows (crossovers, non-metro, other metro, "
-                                      "unknown): the national total"),
-        "unallocated": [{"code": c, "name": names[c], "value": unallocated[0].get(c),
+                                      "unknown): the national total", metros[0]),
+        "metros_in_both_years": in_both,
+        "unallocated": [{"code": c, "name": names[c], "part": part(c), "value": unallocated[0].get(c),
                          "base_value": unallocated[1].get(c)} for c in sorted(set(unallocated[0]) | set(unallocated[1]))],
-        "caveats": delineation_caveats(base_year, year),
+        "caveats": caveats,
     }
 
 
@@ -216,13 +260,14 @@ SHARED_MEASURES = ("land_area", "population", "real_gdp", "exports_goods")
 RANK_BY = {"exports": "exports_goods"}  # rank_by=exports: ITA goods exports, as sort=exports and rankings mean
 
 
-def concentration(measures: Mapping, metros: Iterable[Place], rank_by: str, year: int, top: int,
-                  sources_of) -> dict | None:
-    """The `top` metropolitan areas by `rank_by` in `year` and their share of each measure's national denominator
-    (schemas.stats.ConcentrationSchema); None if no metro has a `rank_by` figure that year."""
-    metropolitan = {p.code: p.name for p in metros if p.metro_type == "metropolitan"}
+def concentration(areas: Mapping[str, object], measures: Mapping, rank_by: str, year: int, top: int, territory: str,
+                  universe: str, sources_of) -> dict | None:
+    """The `top` CBSAs of a year's universe (`areas`: code → models.figures.Area, inside the territory asked) by
+    `rank_by`, and their share of each measure's national denominator (schemas.stats.ConcentrationSchema): a share
+    counts the members inside its own territory (models.figures.Measure.scope). None if no CBSA has a `rank_by`
+    figure that year."""
     ranked = measures[RANK_BY.get(rank_by, rank_by)]
-    candidates = [(code, v) for code, v in sorted(ranked.values.items()) if v is not None and code in metropolitan]
+    candidates = [(code, v) for code, v in sorted(ranked.values.items()) if v is not None and code in areas]
     if not candidates:
         return None
     leaders = sorted(candidates, key=lambda kv: -kv[1])[:top]
@@ -230,15 +275,25 @@ def concentration(measures: Mapping, metros: Iterable[Place], rank_by: str, year
     shares = []
     for name in SHARED_MEASURES:
         measure = measures[name]
-        top_total, pct, missing, reason = concentration_share(members, measure.values, measure.denominator)
-        shares.append({"measure": name, "dataset": measure.dataset, "top_total": top_total,
-                       "denominator": measure.denominator, "denominator_definition": measure.definition, "share": pct,
-                       "reason": reason, "members_without_figure": missing})
+        inside = [c for c in members if areas[c].territory in measure.scope.territories]
+        top_total, pct, missing, reason = concentration_share(inside, measure.values, measure.denominator.value)
+        shares.append({
+            "measure": name, "dataset": measure.dataset, "denominator_dataset": measure.denominator.dataset,
+            "territory": measure.scope.id, "territory_reason": measure.scope_reason,
+            "top_total": top_total, "denominator": measure.denominator.value,
+            "denominator_definition": measure.denominator.definition, "share": pct,
+            "reason": (measure.denominator.reason or reason) if pct is None else None,
+            "members_without_figure": missing,
+            "members_outside_territory": [c for c in members if c not in inside],
+            "figures_under_other_codes": [{"code": c, "figures_of": measure.under[c]}
+                                          for c in inside if c in measure.under]})
+    datasets = {m.dataset for m in measures.values()} | {m.denominator.dataset for m in measures.values()}
     return {
-        "top": top, "rank_by": rank_by, "year": year,
-        "universe": f"metropolitan statistical areas with a {rank_by} figure for {year} ({len(candidates)})",
-        "sources": sources_of({m.dataset for m in measures.values() if m.dataset}),
-        "members": [{"rank": i, "code": c, "name": metropolitan[c], "value": v}
+        "top": top, "rank_by": rank_by, "year": year, "territory": territory, "universe": universe,
+        "universe_size": len(areas), "ranked": len(candidates),
+        "unranked": [code for code in areas if ranked.values.get(code) is None],
+        "sources": sources_of(datasets | {areas[c].source for c in members}),
+        "members": [{"rank": i, "code": c, "name": areas[c].title, "value": v, "territory": areas[c].territory}
                     for i, (c, v) in enumerate(leaders, start=1)],
         "shares": shares,
     }

@@ -73,6 +73,11 @@ def territory_of(usps: list[str]) -> str:
     return "PR" if "PR" in usps else STATES_DC
 
 
+def scope_of(territory: str | None) -> Scope | None:
+    """The smallest scope holding a place of this territory (None for territories other than Puerto Rico)."""
+    return next((s for s in (STATES, WITH_PR) if territory in s.territories), None)
+
+
 def national_scope(measure: str, asked: Scope) -> tuple[Scope, str | None]:
     """The territory a measure's share can cover: the one asked, else the one the sources give, with the reason."""
     if (measure, asked.id) in NATIONAL:
@@ -94,15 +99,28 @@ def national(measure: str, scope: Scope, year: int) -> Select:
     how = NATIONAL[measure, scope.id]
     o = Observation
     dataset, figure_year = (how.dataset, year) if how.dataset else land_dataset(year)
-    query = (select(func.sum(o.value), func.count(o.value)).join(Geography, Geography.id == o.geography_id)
-             .where(o.dataset_id == dataset, o.indicator == how.indicator, o.year == figure_year,
-                    o.industry == ALL_INDUSTRIES, o.partner == WORLD))
+    return (select(func.sum(o.value), func.count(o.value)).join(Geography, Geography.id == o.geography_id)
+            .where(o.dataset_id == dataset, o.indicator == how.indicator, o.year == figure_year,
+                   o.industry == ALL_INDUSTRIES, o.partner == WORLD, _rows(how, scope)))
+
+
+def national_by_year(measure: str, scope: Scope) -> Select:
+    """Rows (year, total, figures): the national figure of a measure that one dataset gives (not land) over a scope,
+    in every year of that dataset."""
+    how = NATIONAL[measure, scope.id]
+    o = Observation
+    return (select(o.year, func.sum(o.value), func.count(o.value)).join(Geography, Geography.id == o.geography_id)
+            .where(o.dataset_id == how.dataset, o.indicator == how.indicator, o.industry == ALL_INDUSTRIES,
+                   o.partner == WORLD, _rows(how, scope)).group_by(o.year).order_by(o.year))
+
+
+def _rows(how: National, scope: Scope) -> ColumnElement[bool]:
     if how.rows == "nation":
         others = [t for t in scope.territories if t != STATES_DC]
-        return query.where(or_(Geography.kind == "nation", (Geography.kind == "state") & Geography.territory.in_(others)))
+        return or_(Geography.kind == "nation", (Geography.kind == "state") & Geography.territory.in_(others))
     if how.rows == "states":
-        return query.where(Geography.kind == "state", within(scope))
-    return query.where(Geography.kind != "nation")
+        return (Geography.kind == "state") & within(scope)
+    return Geography.kind != "nation"
 
 
 def land_dataset(year: int) -> tuple[str, int]:

@@ -108,6 +108,10 @@ class PointSchema(ma.Schema):
     dataset = fields.String()
     indicator = fields.String()
     level = Figure(allow_none=True, metadata={"description": "The source figure, when `units` is not level."})
+    note = fields.String(allow_none=True, metadata={"description": (
+        "Why the figure is null, where the status alone does not say (e.g. the area was not a metropolitan area "
+        "in the delineation in force that year), or why a value in `units` could not be computed from the year's "
+        "figure (its status is then not_available); null otherwise.")})
 
 
 class UnitsArgs(ma.Schema):
@@ -134,7 +138,9 @@ class PerArgs(ma.Schema):
 
 
 class UnitsBasisSchema(ma.Schema):
-    dataset = fields.String()
+    dataset = fields.String(metadata={"description": "The dataset of the first year (see `datasets`)."})
+    datasets = fields.List(fields.String(), metadata={
+        "description": "Every dataset of this series, in year order: a state's Census files make one series."})
     indicator = fields.String()
     industry = fields.String()
     units = fields.String()
@@ -157,6 +163,10 @@ class SeriesSchema(ma.Schema):
     units_basis = fields.List(fields.Nested(UnitsBasisSchema))
     caveats = fields.List(fields.String(), metadata={"description": "per=: how the ratio's two sides may differ."})
     data = fields.List(fields.Nested(PointSchema))
+    successor = fields.Nested(PlaceSchema, allow_none=True, metadata={
+        "description": "A metro series of a retired CBSA code: the current CBSA holding most of its land (also a "
+                       "Link header, rel=\"successor\"); null for a current one."})
+    hint = fields.String(metadata={"description": "Why a metro series has no figures."})
 
 
 class SeriesPanelSchema(ma.Schema):

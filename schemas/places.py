@@ -15,6 +15,7 @@ from schemas.common import (
     PageArgs,
     PageMetaSchema,
     PerArgs,
+    PlaceSchema,
     PointSchema,
     SeriesSchema,
     UnitsArgs,
@@ -51,6 +52,12 @@ class ExportsFigureSchema(ma.Schema):
     dataset = fields.String()
 
 
+class InternalPointSchema(ma.Schema):
+    lat = fields.Float()
+    lon = fields.Float()
+    vintage = fields.String(metadata={"description": "The delineation whose file gives the point."})
+
+
 class MetroSchema(ma.Schema):
     code = fields.String(metadata={"description": "CBSA code, or a slug for ITA's unallocated rows."})
     name = fields.String(metadata={"description": "Title in the newest delineation that has the CBSA."})
@@ -58,6 +65,10 @@ class MetroSchema(ma.Schema):
     states = fields.List(fields.String(), attribute="usps_list", metadata={"description": "Principal states (USPS)."})
     delineation = fields.String(allow_none=True, metadata={"description": "Vintage of the newest definition."})
     current = fields.Boolean(allow_none=True, metadata={"description": "In the 2023 delineation."})
+    internal_point = fields.Nested(InternalPointSchema, allow_none=True, metadata={
+        "description": "A point inside the CBSA (Census's internal point, not a centroid) from the newest delineation "
+                       "file that gives one: where a map draws it; null for unallocated rows and CBSAs no file "
+                       "locates."})
     exports = fields.Nested(ExportsFigureSchema, allow_none=True,
                             metadata={"description": "ITA goods exports in `year`, when year= is given."})
 
@@ -76,10 +87,49 @@ class PlanRefSchema(ma.Schema):
     title = fields.String(allow_none=True)
 
 
+class DelineationSchema(ma.Schema):
+    vintage = fields.String()
+    label = fields.String()
+    type = fields.String(attribute="metro_type", metadata={"description": "metropolitan or micropolitan."})
+    title = fields.String()
+    land_area_m2 = fields.Integer(allow_none=True)
+    land_source = fields.String(metadata={"description": "How the land area was found, or why it is unknown."})
+    internal_point = fields.Nested(InternalPointSchema, allow_none=True)
+    county_count = fields.Integer(allow_none=True)
+    source = fields.String(metadata={"description": "Dataset id of the file the definition comes from."})
+    note = fields.String(allow_none=True)
+
+
+class SuccessionSchema(ma.Schema):
+    predecessor = fields.String()
+    predecessor_name = fields.String()
+    successor = fields.String()
+    successor_name = fields.String()
+    from_vintage = fields.String(metadata={"description": "The predecessor's delineation."})
+    vintage = fields.String(metadata={"description": "The successor's delineation."})
+    counties = fields.Integer(metadata={"description": "Counties the two share."})
+    share_of_predecessor = fields.Float(metadata={"description": "Of the predecessor's land, the part the successor took."})
+    share_of_successor = fields.Float(metadata={"description": "Of the successor's land, the part that came from the predecessor."})
+    predecessor_retired = fields.Boolean()
+    successor_new = fields.Boolean()
+
+
 class MetroDetailSchema(MetroSchema):
     states = fields.List(fields.Nested(StateRefSchema))
     land_area_m2 = fields.Integer(allow_none=True, metadata={
-        "description": "Land area in square metres (TIGER ALAND, 2015 layer, else 2009); null if unknown."})
+        "description": "Land area in square metres from the newest delineation that gives one "
+                       "(`land_area_delineation`; how it was found in `history`); null if none does. Until "
+                       "this field was corrected it gave the TIGER 2015 layer's ALAND, else 2009's, whatever the "
+                       "CBSA's current definition."})
+    land_area_delineation = fields.String(allow_none=True, metadata={
+        "description": "The delineation `land_area_m2` is from."})
+    history = fields.List(fields.Nested(DelineationSchema), metadata={
+        "description": "The CBSA in each delineation that has it, oldest first."})
+    successions = fields.List(fields.Nested(SuccessionSchema), metadata={
+        "description": "Predecessors and successors: each step of land passing between this code and another, "
+                       "by county overlap between the 2009, 2013, 2018 and 2023 county lists."})
+    successor = fields.Nested(PlaceSchema, allow_none=True, metadata={
+        "description": "A retired CBSA: the current CBSA holding most of its land; null otherwise."})
     titles = fields.Dict(keys=fields.String(), values=fields.String(),
                          metadata={"description": "Title in each delineation vintage that has the CBSA."})
     former_titles = fields.List(fields.String())

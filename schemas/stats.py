@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from models.stats import TIES
+from models.territory import SCOPES
 from schemas.common import (
     AS_OF,
     PARTNER,
@@ -167,15 +168,32 @@ class AggregateSchema(ma.Schema):
     total = Figure()
     base_total = Figure()
     change = fields.Nested(ChangeSchema)
-    above_threshold = fields.Integer()
+    above_threshold = fields.Integer(metadata={"description": (
+        "CBSAs with a figure above `threshold` in `year`; an unallocated row is never counted (until this was "
+        "corrected, with_unallocated counted ITA's non-metro and other-metro rows too).")})
     share_of_national_total = fields.Float(allow_none=True, metadata={"description": "Percent, 6 decimals."})
 
 
 class UnallocatedSchema(ma.Schema):
     code = fields.String()
     name = fields.String()
+    part = fields.String(metadata={"description": (
+        "metropolitan (ITA's other metropolitan areas: in `metropolitan`), non_metropolitan, or unassigned "
+        "(crossovers, unknown location).")})
     value = Figure(allow_none=True)
     base_value = Figure(allow_none=True)
+
+
+class MetroRefSchema(ma.Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class CommonSetSchema(ma.Schema):
+    places = fields.Integer(metadata={"description": "CBSAs with a figure in both years."})
+    only_in_year = fields.List(fields.Nested(MetroRefSchema))
+    only_in_base_year = fields.List(fields.Nested(MetroRefSchema))
+    change = fields.Nested(ChangeSchema, metadata={"description": "The change of their total."})
 
 
 class SummarySchema(ma.Schema):
@@ -187,9 +205,22 @@ class SummarySchema(ma.Schema):
     national_total = Figure()
     national_total_definition = fields.String()
     metros_only = fields.Nested(AggregateSchema)
+    metropolitan = fields.Nested(AggregateSchema, metadata={"description": (
+        "Every metropolitan area as the source defines it: the CBSAs it names and ITA's 'Other Metropolitan "
+        "Areas' row, without the non-metropolitan, crossover and unknown rows.")})
     with_unallocated = fields.Nested(AggregateSchema)
+    metros_in_both_years = fields.Nested(CommonSetSchema, metadata={"description": (
+        "The CBSAs with a figure in both years, and those with one in only one: when the two years cover different "
+        "sets, the change over the common set compares like with like.")})
     unallocated = fields.List(fields.Nested(UnallocatedSchema))
     caveats = fields.List(fields.String())
+
+
+TERRITORY = {"description": (
+    "The territory shares cover, numerator and denominator alike: states_dc (the 50 states and DC) or "
+    "states_dc_pr (with Puerto Rico, the default). A measure whose sources give no national figure over it "
+    "uses the other territory and says why (territory_reason): real GDP and jobs have no Puerto Rico figures, "
+    "ITA's exports no total without Puerto Rico.")}
 
 
 class ConcentrationArgs(FormatArgs):
@@ -201,31 +232,55 @@ class ConcentrationArgs(FormatArgs):
         "2009-2019 at most: the error names the years that have them.")})
     year = IntegerArg(validate=YEARS, metadata={"description": (
         "Default: the latest year with figures of rank_by for metros (land_area: of ITA exports).")})
+    territory = fields.String(load_default="states_dc_pr", validate=validate.OneOf(sorted(SCOPES)),
+                              metadata=TERRITORY)
 
 
 class MemberSchema(ma.Schema):
     rank = fields.Integer()
-    code = fields.String()
-    name = fields.String()
+    code = fields.String(metadata={"description": "CBSA code in the delineation in force for the year."})
+    name = fields.String(metadata={"description": "Title in the delineation in force for the year."})
     value = Figure()
+    territory = fields.String(metadata={"description": "states_dc, or the territory's USPS code (PR)."})
+
+
+class CodeFiguresSchema(ma.Schema):
+    code = fields.String(metadata={"description": "The CBSA, as the delineation in force codes it."})
+    figures_of = fields.String(metadata={"description": "The code the source files its figures under."})
 
 
 class ShareSchema(ma.Schema):
     measure = fields.String()
-    dataset = fields.String(allow_none=True)
-    top_total = Figure(allow_none=True)
+    dataset = fields.String(allow_none=True, metadata={"description": "Where the members' figures come from."})
+    denominator_dataset = fields.String(metadata={"description": "Where the national figure comes from."})
+    territory = fields.String(metadata={
+        "description": "The territory both the numerator (members inside it) and the denominator cover."})
+    territory_reason = fields.String(allow_none=True, metadata={
+        "description": "Why it is not the territory asked for (the sources give no national figure over that one)."})
+    top_total = Figure(allow_none=True, metadata={"description": "Sum over the members inside `territory`."})
     denominator = Figure(allow_none=True)
-    denominator_definition = fields.String()
+    denominator_definition = fields.String(metadata={"description": "What the national figure is and covers."})
     share = fields.Float(allow_none=True, metadata={"description": "Percent, 6 decimals; null with a reason."})
     reason = fields.String(allow_none=True)
     members_without_figure = fields.List(fields.String())
+    members_outside_territory = fields.List(fields.String(), metadata={
+        "description": "Members outside `territory`, left out of top_total (Puerto Rico's, for real GDP and jobs)."})
+    figures_under_other_codes = fields.List(fields.Nested(CodeFiguresSchema), metadata={
+        "description": "Members whose figures the source files under another delineation's code for the same "
+                       "area (ITA files Los Angeles 2010 under 31080; the 2009 delineation codes it 31100)."})
 
 
 class ConcentrationSchema(ma.Schema):
     top = fields.Integer()
     rank_by = fields.String()
     year = fields.Integer()
-    universe = fields.String()
+    territory = fields.String(metadata={"description": "The territory asked for: the universe is inside it."})
+    universe = fields.String(metadata={
+        "description": "The metropolitan areas of the delineation in force for the year, in the territory."})
+    universe_size = fields.Integer()
+    ranked = fields.Integer(metadata={"description": "CBSAs of the universe with a `rank_by` figure."})
+    unranked = fields.List(fields.String(), metadata={
+        "description": "CBSAs of the universe without a `rank_by` figure for the year."})
     sources = fields.List(fields.Nested(SourceSchema))
     members = fields.List(fields.Nested(MemberSchema))
     shares = fields.List(fields.Nested(ShareSchema))

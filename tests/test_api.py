@@ -54,12 +54,35 @@ def test_pagination_links_and_total(client):
     body = response.get_json()
     total = int(response.headers["X-Total-Count"])
     assert body["meta"] == {"total": total, "page": 2, "page_size": 5, "pages": -(-total // 5)}
-    assert total == 19
+    assert total == 25  # 19 CBSAs, then 6 unallocated rows
     assert [m["code"] for m in body["data"]] == ["19430", "28780", "31080", "32420", "33460"]
     def url(n):
         return f"http://localhost/v1/metros?page_size=5&page={n}&sort=code"
-    assert response.headers["Link"] == (f'<{url(1)}>; rel="first", <{url(4)}>; rel="last", '
+    assert response.headers["Link"] == (f'<{url(1)}>; rel="first", <{url(5)}>; rel="last", '
                                         f'<{url(1)}>; rel="prev", <{url(3)}>; rel="next"')
+
+
+def test_the_list_holds_every_place_a_metro_path_answers_for(client):
+    """ITA's Z- rows (and Brookings' rest-of-state rows) are listed after the CBSAs and found by the source's titles."""
+    body = client.get("/v1/metros?page_size=100").get_json()
+    assert [m["code"] for m in body["data"]][-6:] == ["crossovers", "non-metro", "other-metro", "rest-of-01",
+                                                      "rest-of-41", "unknown"]  # by name
+    assert {m["type"] for m in body["data"][:-6]} == {"metropolitan", "micropolitan"}
+    found = client.get("/v1/metros", query_string={"q": "Z-Other Metropolitan Areas"}).get_json()["data"]
+    assert [(m["code"], m["type"], m["internal_point"]) for m in found] == [("other-metro", "unallocated", None)]
+    assert [m["code"] for m in client.get("/v1/metros?q=saint+paul").get_json()["data"]] == ["33460"]
+    ranked = client.get("/v1/metros?sort=-exports&year=2023&page_size=100").get_json()["data"]
+    assert [m["code"] for m in ranked][:2] == ["31080", "38900"]
+    assert [m["code"] for m in ranked][-6:][:3] == ["non-metro", "other-metro", "crossovers"]  # after every CBSA
+
+
+def test_the_list_gives_each_cbsa_its_internal_point(client):
+    """One call draws the map: each CBSA's point from the newest file that gives one (not a stand-in row)."""
+    body = client.get("/v1/metros?q=dayton").get_json()
+    assert [(m["code"], m["internal_point"]) for m in body["data"]] == [
+        ("19380", {"lat": 39.8288538, "lon": -84.1418129, "vintage": "2015"}),
+        ("19430", {"lat": 39.829746, "lon": -84.140992, "vintage": "2020"})]
+    assert client.get("/v1/metros?q=waterbury").get_json()["data"][0]["internal_point"] is None  # in no such file
 
 
 @pytest.mark.parametrize("query, field, message", [
@@ -84,9 +107,55 @@ def test_metro_detail(client):
     assert body["states"] == [{"fips": "72", "usps": "PR", "name": "Puerto Rico"}]
     assert body["titles"]["2013"] == "Aguadilla-Isabela, PR"
     assert body["former_titles"] == ["Aguadilla-Isabela, PR", "Aguadilla-Isabela-San Sebastián, PR"]
-    assert body["land_area_m2"] == 1222490239
+    # the newest delineation's land (the March 2020 row standing in for the 2023 list), not TIGER 2015's 1222490239
+    assert (body["land_area_m2"], body["land_area_delineation"]) == (1222529589, "2023")
+    assert [(d["vintage"], d["title"], d["land_area_m2"]) for d in body["history"]][:3] == [
+        ("2009", "Aguadilla-Isabela-San Sebastián, PR", 928442973), ("2013", "Aguadilla-Isabela, PR", 1222481389),
+        ("2015", "Aguadilla-Isabela, PR", 1222490239)]
+    assert body["history"][-1]["note"].startswith("The July 2023 file lacks Puerto Rico: the March 2020 definition")
+    assert body["internal_point"] == {"lat": 18.356965, "lon": -67.007895, "vintage": "2020"}
+    assert (body["successions"], body["successor"]) == ([], None)
     assert {"dataset": "ita-metro-exports", "indicator": "exports_goods", "first_year": 2005, "last_year": 2023,
             "figures": 19} in body["datasets"]
+
+
+def test_a_retired_metro_names_its_successor(client):
+    body = client.get("/v1/metros/19380").get_json()
+    assert (body["current"], body["successor"]) == (False, {"kind": "metro", "code": "19430",
+                                                            "name": "Dayton-Kettering-Beavercreek, OH"})
+    assert body["successions"] == [{
+        "predecessor": "19380", "predecessor_name": "Dayton, OH", "successor": "19430",
+        "successor_name": "Dayton-Kettering-Beavercreek, OH", "from_vintage": "2013", "vintage": "2018", "counties": 3,
+        "share_of_predecessor": 1.0, "share_of_successor": 1.0, "predecessor_retired": True, "successor_new": True}]
+    assert client.get("/v1/metros/19430").get_json()["successions"] == body["successions"]
+    assert body["land_area_m2"] == 3320017396 and body["land_area_delineation"] == "2015"  # TIGER 2015 layer
+
+
+def test_a_retired_code_s_series_links_its_successor(client):
+    """Never an unexplained empty list: the successor in a Link header and the body, and a hint."""
+    response = client.get("/v1/metros/19380/exports?from=2010")
+    body = response.get_json()
+    assert response.headers["Link"] == '<http://localhost/v1/metros/19430/exports?from=2010>; rel="successor"'
+    assert body["data"] == [] and body["successor"] == {"kind": "metro", "code": "19430",
+                                                         "name": "Dayton-Kettering-Beavercreek, OH"}
+    assert body["hint"] == (
+        "ita-metro-exports has no figures under 19380 (Dayton, OH): the code was retired, and the sources file the "
+        "area under its successor 19430 (Dayton-Kettering-Beavercreek, OH), the current CBSA holding most of its "
+        "land: /v1/metros/19430/exports")
+    response = client.get("/v1/metros/19380/indicators")
+    assert response.headers["Link"] == '<http://localhost/v1/metros/19430/indicators>; rel="successor"'
+    assert response.get_json()["hint"].startswith("No dataset has figures under 19380 (Dayton, OH): the code was")
+    body = client.get("/v1/metros/11300/exports?from=2010&to=2010").get_json()  # retired, its counties in Indianapolis
+    assert body["successor"] is None and "hint" not in body and body["data"][0]["value"] == 63492857
+    current = client.get("/v1/metros/38900/exports?from=2023")
+    assert "Link" not in current.headers and current.get_json()["successor"] is None
+
+
+def test_a_point_gives_the_reason_for_its_status(client):
+    body = client.get("/v1/metros/47930/exports?from=2021&to=2023").get_json()
+    assert [(p["year"], p["status"], p["note"]) for p in body["data"]] == [
+        (2021, "not_available", "Not a CBSA in the March 2020 delineation, in force for 2021."),
+        (2022, "not_available", "Not a CBSA in the March 2020 delineation, in force for 2022."), (2023, "ok", None)]
 
 
 def test_unknown_metro_is_404_with_a_hint(client):
@@ -120,9 +189,9 @@ def test_metro_exports_other_datasets(client):
 
 
 def test_series_as_csv(client):
-    expected = ("geography_code,geography_name,dataset,indicator,year,value,status,units,level\r\n"
-                "49740,\"Yuma, AZ\",ita-metro-exports,exports_goods,2013,460274194,ok,level,460274194\r\n"
-                "49740,\"Yuma, AZ\",ita-metro-exports,exports_goods,2014,,suppressed,level,\r\n")
+    expected = ("geography_code,geography_name,dataset,indicator,year,value,status,units,level,note\r\n"
+                "49740,\"Yuma, AZ\",ita-metro-exports,exports_goods,2013,460274194,ok,level,460274194,\r\n"
+                "49740,\"Yuma, AZ\",ita-metro-exports,exports_goods,2014,,suppressed,level,,\r\n")
     for response in (client.get("/v1/metros/49740/exports?from=2013&to=2014&format=csv"),
                      client.get("/v1/metros/49740/exports?from=2013&to=2014", headers={"Accept": "text/csv"})):
         assert response.status_code == 200
@@ -172,10 +241,10 @@ def test_states_by_fips_or_usps(client):
 def test_state_exports_all_industries_by_default(client):
     body = client.get("/v1/states/OR/exports").get_json()
     assert [(p["dataset"], p["year"], p["value"], p["industry"], p["partner"]) for p in body["data"]] == [
-        ("census-api-statenaics-2019-or", 2019, 22845120417, "ALL", "WLD"),
-        ("census-state-exports-2012", 2012, 18387857493, "ALL", "WLD"),
+        ("census-state-exports-2012", 2012, 18387857493, "ALL", "WLD"),  # one series across the files, in year order
         ("census-state-exports-2013-2018", 2013, 18633579686, "ALL", "WLD"),
-        ("census-state-exports-2013-2018", 2018, 22331756938, "ALL", "WLD")]
+        ("census-state-exports-2013-2018", 2018, 22331756938, "ALL", "WLD"),
+        ("census-api-statenaics-2019-or", 2019, 22845120417, "ALL", "WLD")]
     assert body["indicators"][0]["unit"] == "USD"
 
 
@@ -237,3 +306,27 @@ def test_readiness_fails_when_the_store_is_unreachable_or_not_built(tmp_path, ur
     assert body["detail"] == "The store is unreachable or not built (OperationalError)."
     assert response.headers["Retry-After"] == "5"
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+@pytest.mark.realdata
+def test_real_retired_dayton_names_its_successor(real_client):
+    """Brookings 2017 files Dayton under 19380, ITA and Metro Monitor under 19430."""
+    response = real_client.get("/v1/metros/19380/exports")
+    assert response.headers["Link"] == '<http://localhost/v1/metros/19430/exports>; rel="successor"'
+    assert response.get_json()["data"] == [] and "19430 (Dayton-Kettering-Beavercreek, OH)" in (
+        response.get_json()["hint"])
+    body = real_client.get("/v1/metros/19380/exports?dataset=brookings-export-monitor-2018").get_json()
+    assert [(p["year"], p["value"]) for p in body["data"]] == [(2017, 4675032715)] and "hint" not in body
+    assert body["successor"]["code"] == "19430"
+    assert real_client.get("/v1/metros/19430/exports?from=2017&to=2017").get_json()["data"][0]["value"] > 0
+
+
+@pytest.mark.realdata
+def test_real_one_call_draws_the_map_of_current_metros(real_client):
+    body = real_client.get("/v1/metros?type=metropolitan&current=true&page_size=500").get_json()
+    assert body["meta"]["total"] == 395
+    # new in the July 2023 list, whose file gives no points, and in no older file
+    assert [m["code"] for m in body["data"] if m["internal_point"] is None] == [
+        "11200", "17410", "28450", "28880", "43640", "47930", "48680"]
+    found = real_client.get("/v1/metros", query_string={"q": "Z-Other Metropolitan Areas"}).get_json()["data"]
+    assert [m["code"] for m in found] == ["other-metro"]

@@ -20,12 +20,13 @@ README = (ROOT / "README.md").read_text()
 SNIPPETS = README[README.index("## Using the API from code"):README.index("## HTTP contract")]
 README_HOST = "http://127.0.0.1:8000"
 
-SERIES_CSV = ("geography_code,geography_name,dataset,indicator,year,value,status,units,level\r\n"
-              "38900,\"Portland-Vancouver-Hillsboro, OR-WA\",ita-metro-exports,exports_goods,2022,34368003214,ok,level,34368003214\r\n"
-              "38900,\"Portland-Vancouver-Hillsboro, OR-WA\",ita-metro-exports,exports_goods,2023,26973156822,ok,level,26973156822\r\n")
+SERIES_CSV = ("geography_code,geography_name,dataset,indicator,year,value,status,units,level,note\r\n"
+              "38900,\"Portland-Vancouver-Hillsboro, OR-WA\",ita-metro-exports,exports_goods,2022,34368003214,ok,level,34368003214,\r\n"
+              "38900,\"Portland-Vancouver-Hillsboro, OR-WA\",ita-metro-exports,exports_goods,2023,26973156822,ok,level,26973156822,\r\n")
 # Oregon's goods exports, all industries and transportation equipment (NAICS 336), from the fixtures.
-OREGON = [("336", 2019, 1049311212, "ok"), ("ALL", 2019, 22845120417, "ok"), ("336", 2018, 1881939956, "ok"),
-          ("ALL", 2018, 22331756938, "ok")]
+# One series per industry across the Census files, in year order (2018 from one file, 2019 from another).
+OREGON = [("336", 2018, 1881939956, "ok"), ("336", 2019, 1049311212, "ok"), ("ALL", 2018, 22331756938, "ok"),
+          ("ALL", 2019, 22845120417, "ok")]
 NOT_FOUND = "No CBSA or unallocated area has the code '99999' in any delineation from 2009 to 2023."
 
 
@@ -179,7 +180,7 @@ def test_readme_typescript_snippet_runs(typescript, base_url):
     for line in (("[ [ 2020, 27824710650, 'ok' ], [ 2021, 33787471258, 'ok' ], [ 2022, 34368003214, 'ok' ], "
                   "[ 2023, 26973156822, 'ok' ] ]"), "[ [ 1, 'Mayagüez, PR', 19.836701 ], [ 2, 'Yuma, AZ', 4.789532 ],",
                  "2 [ 'Portland-South Portland, ME', 'Portland-Vancouver-Hillsboro, OR-WA' ]",
-                 "geography_code,geography_name,dataset,indicator,year,value,status,units,level 38900,",
+                 "geography_code,geography_name,dataset,indicator,year,value,status,units,level,note 38900,",
                  "exports_goods,2023,26973156822,ok,level,26973156822"):
         assert line in printed
 

@@ -13,6 +13,8 @@ from models.delineation import (
     CbsaDelineation,
     Event,
     Succession,
+    aliases,
+    attribute,
     history,
     in_force,
     map_points,
@@ -130,6 +132,36 @@ def test_a_split_gives_each_successor_its_share_and_the_heir_is_the_largest():
     later = [*edges, Edge("3", "4", "2018", "2023", 2, 1.0, 1.0, True, True)]
     assert newest_successor("1", later, {"2", "4"}) == "4"  # followed to a current code
     assert newest_successor("1", later, {"2"}) is None
+
+
+# (predecessor, successor, share of the predecessor's land, share of the successor's), from the real successions
+EDGES = [("31100", "31080", 1.0, 1.0),  # Los Angeles renumbered in 2013
+         ("19380", "19430", 1.0, 1.0),  # Dayton renumbered in 2018
+         ("14060", "14010", 1.0, 0.7486),  # Bloomington-Normal, IL: a county more in 2013
+         ("37700", "25060", 0.6016, 0.4082),  # Pascagoula: most of it went to Gulfport-Biloxi, not all
+         ("17460", "17410", 1.0, 0.7401), ("11780", "17410", 1.0, 0.2599),  # Cleveland-Elyria and Ashtabula: Cleveland
+         ("11300", "26900", 1.0, 0.1049)]  # Anderson, IN absorbed by Indianapolis
+
+
+@pytest.mark.parametrize("universe, expected", [
+    ({"31100", "19380", "14060", "37700", "17460", "11300", "26900"},
+     {"31080": "31100", "19430": "19380", "14010": "14060", "17410": "17460"}),
+    ({"31080", "19430", "14010", "25060", "17410", "26900"},
+     {"31100": "31080", "19380": "19430", "14060": "14010", "17460": "17410"}),
+])
+def test_codes_a_source_files_a_universe_cbsa_under(universe, expected):
+    assert aliases(universe, EDGES) == expected
+
+
+def test_each_universe_cbsa_takes_its_own_figure_or_one_alias_s():
+    universe = ["31100", "19380", "17410", "37700"]
+    found = {"31080": 62.0, "19380": 7.0, "19430": 8.0, "17460": 20.0, "11780": 1.0, "25060": 5.0}
+    codes = {"31080": "31100", "19430": "19380", "17460": "17410", "11780": "17410"}
+    values, under = attribute(universe, codes, found)
+    # Dayton keeps its own figure; Cleveland has two aliases with figures: whose is it? neither; Pascagoula none
+    assert values == {"31100": 62.0, "19380": 7.0, "17410": None, "37700": None}
+    assert under == {"31100": "31080"}
+    assert attribute(["17410"], codes, {"17460": 20.0, "11780": None}) == ({"17410": 20.0}, {"17410": "17460"})
 
 
 def test_gazetteer_fields_are_stripped_and_the_2010_file_is_latin_1():

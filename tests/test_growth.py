@@ -46,20 +46,36 @@ def test_cagr_is_rounded_to_six_decimals():
     assert change({2010: 3.0, 2013: 7.0}, 2010, 2013).cagr == round(100 * ((7 / 3) ** (1 / 3) - 1), 6) == 32.63524
 
 
-@pytest.mark.parametrize("units, base, totals, expected, reason", [
-    ("level", None, None, {2010: 100.0, 2011: None, 2012: 150.0}, None),
-    ("change", None, None, {2010: None, 2011: None, 2012: None}, None),
-    ("percent_change", None, None, {2010: None, 2011: None, 2012: None}, None),
-    ("index", 2010, None, {2010: 100.0, 2011: None, 2012: 150.0}, None),
-    ("index", 2011, None, {2010: None, 2011: None, 2012: None}, "no figure for the base year 2011"),
-    ("share", None, {2010: 1000.0, 2012: 0.0}, {2010: 10.0, 2011: None, 2012: None}, None),
+BEFORE_2010 = "year-on-year change needs the year before: no figure for 2009 (no observation)"
+AFTER_GAP = "year-on-year change needs the year before: no figure for 2011 (suppressed)"
+
+
+@pytest.mark.parametrize("units, base, totals, expected, reason, reasons", [
+    ("level", None, None, {2010: 100.0, 2011: None, 2012: 150.0}, None, {}),
+    ("change", None, None, {2010: None, 2011: None, 2012: None}, None, {2010: BEFORE_2010, 2012: AFTER_GAP}),
+    ("percent_change", None, None, {2010: None, 2011: None, 2012: None}, None, {2010: BEFORE_2010, 2012: AFTER_GAP}),
+    ("index", 2010, None, {2010: 100.0, 2011: None, 2012: 150.0}, None, {}),
+    ("index", 2011, None, {2010: None, 2011: None, 2012: None}, "no figure for the base year 2011",
+     {2010: "no figure for the base year 2011", 2012: "no figure for the base year 2011"}),
+    ("share", None, {2010: 1000.0, 2012: 0.0}, {2010: 10.0, 2011: None, 2012: None}, None,
+     {2012: "the national total for 2012 is not positive"}),
 ])
-def test_in_units_with_a_gap(units, base, totals, expected, reason):
-    assert in_units({2010: 100.0, 2011: None, 2012: 150.0}, units, base, totals) == (expected, reason)
+def test_in_units_with_a_gap(units, base, totals, expected, reason, reasons):
+    """A value that cannot be computed from a year's figure is null with the reason (its point is not 'ok')."""
+    assert in_units({2010: 100.0, 2011: None, 2012: 150.0}, units, base, totals, {2011: "suppressed"}) == (
+        expected, reason, reasons)
+
+
+def test_a_share_names_why_a_year_has_no_total():
+    result = in_units({2012: 5.0, 2013: 6.0}, "share", totals={2012: 50.0},
+                      missing_totals={2013: "the file gives 1 of the 51 rows"})
+    assert result == ({2012: 10.0, 2013: None}, None, {2013: "the file gives 1 of the 51 rows"})
+    assert in_units({2010: 0.0, 2011: 4.0}, "percent_change").reasons == {
+        2010: BEFORE_2010, 2011: "percent change is undefined from a zero base"}
 
 
 def test_year_on_year_change():
-    values, _ = in_units({2010: 100.0, 2011: 110.0, 2012: 99.0}, "percent_change")
+    values = in_units({2010: 100.0, 2011: 110.0, 2012: 99.0}, "percent_change").values
     assert values == {2010: None, 2011: 10.0, 2012: -10.0}
     assert in_units({2010: 100.0, 2011: 110.0}, "change")[0] == {2010: None, 2011: 10.0}
 
@@ -105,9 +121,10 @@ def test_delineation_caveats():
 
 
 def test_aggregate_and_concentration():
-    result = aggregate({"a": 10.0, "b": None, "c": 30.0}, {"a": 5.0, "c": 15.0}, 2020, 2010, 20, 80.0, "rows")
+    result = aggregate({"a": 10.0, "b": None, "c": 30.0, "other-metro": 40.0}, {"a": 5.0, "c": 15.0}, 2020, 2010, 20,
+                       160.0, "rows", ["a", "b", "c"])
     assert (result["total"], result["base_total"], result["places_with_figure"], result["above_threshold"]) == (
-        40.0, 20.0, 2, 1)
-    assert (result["change"].percent, result["share_of_national_total"]) == (100.0, 50.0)
+        80.0, 20.0, 3, 1)  # the unallocated row is above the threshold, but not a place
+    assert (result["change"].percent, result["share_of_national_total"]) == (300.0, 50.0)
     assert concentration_share(["a", "b"], {"a": 3.0, "b": None}, 12.0) == (3.0, 25.0, ["b"], None)
     assert concentration_share(["a"], {"a": 3.0}, None) == (3.0, None, [], "no denominator for this year in the sources")

@@ -14,6 +14,7 @@ from loaders.files import sha256
 from loaders.indicators import given_to_two_areas
 from loaders.places import Places
 from models import Dataset, Geography, Industry, Observation, Partner
+from models.delineation import CbsaDelineation
 from models.observation import partner_code
 
 
@@ -65,7 +66,9 @@ def test_metros_carry_titles_types_states_and_land_area(engine):
         assert portland.name == "Portland-Vancouver-Hillsboro, OR-WA"
         assert portland.metro_type == "metropolitan" and portland.delineation == "2023"
         assert portland.usps_list == ["OR", "WA"]
-        assert portland.land_area_m2 == 17318309512  # TIGER 2015 ALAND
+        land = dict(session.execute(select(CbsaDelineation.vintage, CbsaDelineation.land_area_m2)
+                                    .where(CbsaDelineation.geography_id == portland.id)).all())
+        assert land["2015"] == 17318309512  # TIGER 2015 ALAND: each delineation's land, none on the geography
         assert aguadilla.name == "Aguadilla, PR" and aguadilla.delineation == "2023"
         assert aguadilla.former_titles == ["Aguadilla-Isabela, PR", "Aguadilla-Isabela-San Sebastián, PR"]
 

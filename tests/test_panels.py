@@ -36,11 +36,12 @@ def test_several_metros_figures_and_csv(client):
         ("31080", [(2022, 60979747066), (2023, 59561594613)])]
     text = client.get("/v1/metros/exports?code=38900,31080&from=2023&format=csv").get_data(as_text=True)
     assert list(csv.reader(io.StringIO(text))) == [
-        ["geography_code", "geography_name", "dataset", "indicator", "year", "value", "status", "units", "level"],
+        ["geography_code", "geography_name", "dataset", "indicator", "year", "value", "status", "units", "level",
+         "note"],
         ["38900", "Portland-Vancouver-Hillsboro, OR-WA", "ita-metro-exports", "exports_goods", "2023", "26973156822",
-         "ok", "level", "26973156822"],
+         "ok", "level", "26973156822", ""],
         ["31080", "Los Angeles-Long Beach-Anaheim, CA", "ita-metro-exports", "exports_goods", "2023", "59561594613",
-         "ok", "level", "59561594613"]]
+         "ok", "level", "59561594613", ""]]
     # a state named twice (USPS and FIPS) is one series
     body = client.get("/v1/states/exports?code=OR,41,ca&from=2018&to=2018").get_json()
     assert [(s["geography"]["code"], [p["value"] for p in s["data"]]) for s in body["series"]] == [

@@ -166,19 +166,18 @@ def test_state_series_for_a_partner_with_revisions(client):
                                              "value": 18387857493, "status": "ok"}]
 
 
-def test_state_series_share_divides_figures_of_one_release(client):
-    body = client.get(f"/v1/states/VT/exports?units=share&dataset={CURRENT}").get_json()
-    assert [(p["year"], p["value"], p["level"]) for p in body["data"]] == [(2018, None, 2920494845),
-                                                                          (2019, None, 2841640994)]
-    assert body["units_basis"][0]["denominator"] == f"the All States row of {CURRENT} (none)"
+def test_state_series_shares_are_over_the_states_of_the_release_of_each_year(client):
+    body = client.get("/v1/states/VT/exports?units=share&as_of=2020-12-31").get_json()
+    assert [(p["year"], p["level"], p["dataset"]) for p in body["data"]] == [(2018, 2920494845, REVISED),
+                                                                            (2019, 3021350506, REVISED)]
+    # the fixture release has Vermont only: no total over the 50 states and DC, said in each point's note
+    assert body["data"][0]["value"] is None and body["data"][0]["note"].startswith(
+        f"{REVISED} covers 1 of the 51 places of the 50 states and the District of Columbia in 2018")
+    assert body["units_basis"][0]["datasets"] == [REVISED]
+    body = client.get(f"/v1/rankings/states?by=share&year=2018&dataset={CURRENT}").get_json()
+    assert body["denominator"] == f"the All States row of {CURRENT} (none)" and body["ranked"] == 0
     assert problem(client.get("/v1/states/OR/partners?dataset=census-state-exports-2012"), 400)["errors"] == {
         "dataset": ["census-state-exports-2012 has no figures by destination"]}
-    body = client.get("/v1/states/VT/exports?units=share&as_of=2019-12-31").get_json()
-    assert [(p["year"], p["value"], p["level"], p["dataset"]) for p in body["data"]] == [
-        (2018, round(100 * 2919609347 / 1664055580908, 6), 2919609347, INITIAL)]
-    basis = body["units_basis"][0]
-    assert (basis["dataset"], basis["denominator_values"]) == (SERIES, {"2018": 1664055580908})
-    assert basis["denominator"].startswith(f"the All States row of the newest release of {SERIES} that has one")
 
 
 def test_state_series_errors_name_the_parameter(client):
@@ -343,6 +342,7 @@ def test_default_reads_serve_each_figure_from_the_newest_release_that_covers_it(
     expected = {d: by_place(files[d], *codes) for d in (INITIAL, REVISED, CURRENT)}
     newest = {2014: INITIAL, 2015: REVISED, **{y: CURRENT for y in range(2016, 2026)}}
     fips = sorted({place for (place, _) in expected[CURRENT]})
+    fifty_dc = [code for code in fips if code not in ("72", "78")]
     assert len(fips) == 53
     for place in fips:
         for partner in ("WLD", "CAN"):
@@ -350,6 +350,11 @@ def test_default_reads_serve_each_figure_from_the_newest_release_that_covers_it(
             assert [(p["year"], p["dataset"], p["value"]) for p in body["data"]] == [
                 (y, d, expected[d][place, y][partner]) for y, d in newest.items()
                 if partner in expected[d][place, y]], (place, partner)  # a zero cell is left out: no point
+        if place in fifty_dc:  # a share is over the 50 states and DC in the release of each year
+            body = real_client.get(f"/v1/states/{place}/exports?units=share&from=2014").get_json()
+            assert [(p["year"], p["value"]) for p in body["data"]] == [
+                (y, round(100 * expected[d][place, y]["WLD"] / sum(expected[d][s, y]["WLD"] for s in fifty_dc), 6))
+                for y, d in newest.items()], place
         for year in range(2014, 2026):
             body = real_client.get(f"/v1/states/{place}/partners?year={year}&limit=300&kind=country,group,"
                                    "unallocated").get_json()
