@@ -1,7 +1,9 @@
-# Metro Exports API. Mount the source files at /data; the SQLite store is built there on start
-# (a no-op when the files are unchanged), or point EXPORTS_DATABASE_URL at PostgreSQL.
+# One Metro Exports API host: gunicorn, sync workers. Mount the source files at /data; the SQLite store is built
+# there on start (a no-op when the files are unchanged), or point EXPORTS_DATABASE_URL at PostgreSQL.
 #   docker build -t metro-exports .
 #   docker run -p 8000:8000 -v "$PWD/../shared/data:/data:ro" metro-exports
+# Sync workers must not face the internet directly (a few slow clients hold them all): in production this
+# image runs behind the nginx edge, two or more of it, as compose.yaml shows (README: Production topology).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \

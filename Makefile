@@ -8,7 +8,8 @@ PORT ?= 8000
 # Admin URL of the PostgreSQL server the test suite runs against a second time (scratch databases).
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: install install-test store serve test lint test-sqlite test-postgres fuzz bench openapi lock clean
+.PHONY: install install-test store serve serve-prod stop-prod test lint test-sqlite test-postgres fuzz bench openapi lock \
+	vendor clean
 
 # What serving needs (make serve); the test tools come on top (make test).
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -29,6 +30,16 @@ store: install  ## Build (or update) the SQLite store from DATA_DIR.
 
 serve: store  ## Serve the API on the real data at http://$(HOST):$(PORT).
 	EXPORTS_DATA_DIR=$(DATA_DIR) $(BIN)/gunicorn --bind $(HOST):$(PORT) wsgi:app
+
+$(VENV)/.installed-deploy: $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[deploy]'
+	touch $@
+
+serve-prod: $(VENV)/.installed-deploy  ## The production topology on loopback: nginx edge at :8080, API hosts at :8001, :8002.
+	EXPORTS_DATA_DIR=$(DATA_DIR) $(BIN)/python deploy/topology.py start
+
+stop-prod: $(VENV)/.installed-deploy  ## Stop what serve-prod started.
+	$(BIN)/python deploy/topology.py stop
 
 test: lint test-sqlite test-postgres  ## Lint, then the whole suite on SQLite, then on PostgreSQL.
 
@@ -58,6 +69,20 @@ openapi: install  ## Regenerate the operations' examples (api/examples.json, fro
 
 lock: install-test  ## Re-pin constraints.txt from the current environment.
 	$(BIN)/pip freeze --exclude-editable > constraints.txt
+
+# The explorer's vendored browser libraries (api/static/vendor): each pinned package fetched with `npm pack` (which
+# checks the registry's integrity hash), its listed files copied, then SHA256SUMS rewritten (a test checks it).
+VENDOR := api/static/vendor
+vendor:  ## Re-fetch the versions pinned in api/static/vendor/packages.txt (maintainers only; needs npm).
+	rm -rf build/vendor && mkdir -p build/vendor
+	grep -v '^#' $(VENDOR)/packages.txt | while read -r spec files; do \
+		name=$${spec%@*}; \
+		tarball=$$(cd build/vendor && npm pack --silent "$$spec") || exit 1; \
+		mkdir -p build/vendor/$$name && tar -xzf build/vendor/$$tarball -C build/vendor/$$name || exit 1; \
+		rm -rf $(VENDOR)/$$name && mkdir -p $(VENDOR)/$$name; \
+		for file in $$files; do cp build/vendor/$$name/package/$$file $(VENDOR)/$$name/ || exit 1; done; \
+	done
+	cd $(VENDOR) && sha256sum */* > SHA256SUMS
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

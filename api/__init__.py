@@ -62,6 +62,8 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=16 * 1024,
         # Request headers in all (as nginx's default buffers); gunicorn.conf.py bounds each line and their number.
         MAX_HEADER_BYTES=32 * 1024,
+        # Compress responses here (brotli, gzip); off on hosts behind the nginx edge, which compresses instead.
+        COMPRESS=True,
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_ALGORITHM_STREAMING=["br", "gzip"],  # streamed responses (downloads) compressed chunk by chunk
         COMPRESS_MIN_SIZE=1024,
@@ -82,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
         db,
         docs,
         downloads,
+        explore,
         formats,
         health,
         limits,
@@ -104,13 +107,17 @@ def create_app(config: dict | None = None) -> Flask:
     limits.init_app(app)
     formats.init_app(app)
     cors.init_app(app)
-    Compress(app)
+    if app.config["COMPRESS"]:
+        Compress(app)
     api = Api(app)
     for module in (metros, states, partners, nation, observations, plans, stats, codes, downloads, limits):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)
-    limits.limiter.exempt(health.blp)
-    limits.limiter.exempt(docs.blp)
+    app.register_blueprint(explore.blp)
+    # Pages and files that never read the store, like the probes and /docs: a page load fetches about ten of them,
+    # which would otherwise spend a tenth of a client's minute before the explorer asks the API anything.
+    for blueprint in (health.blp, docs.blp, explore.blp):
+        limits.limiter.exempt(blueprint)
     app.cli.add_command(data)
     return app

@@ -192,7 +192,8 @@ def matches(etag_: str) -> bool:
 
 def validators(response: Response, etag_: str, loaded_at: datetime) -> Response:
     response.headers.update({
-        "ETag": f'"{etag_}"', "Last-Modified": http_date(loaded_at), "Vary": "Accept, Accept-Encoding",
+        "ETag": f'"{etag_}"', "Last-Modified": http_date(loaded_at),
+        "Vary": "Accept, Accept-Encoding" if current_app.config["COMPRESS"] else "Accept",
         "Cache-Control": current_app.config["CACHE_CONTROL"]})
     return response
 

@@ -11,6 +11,14 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # Swagger UI: its own scripts and styles (one inline bootstrap script), images, and calls to this API.
 DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'")
+# The explorer (/explore) runs only its own files: scripts, styles (uPlot sets styles through the CSSOM, which
+# style-src does not govern), the state outlines and the API on this origin; the DOM is written without HTML strings,
+# so Trusted Types can forbid them. The index (/) has no script at all.
+EXPLORE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; "
+               "trusted-types 'none'")
+INDEX_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; " \
+            "frame-ancestors 'none'"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -62,6 +70,14 @@ def path_error(environ: dict) -> str | None:
     return None
 
 
+def csp(path: str) -> str:
+    if path == "/docs" or path.startswith("/docs/"):
+        return DOCS_CSP
+    if path == "/explore" or path.startswith("/explore/"):
+        return EXPLORE_CSP
+    return INDEX_CSP if path == "/" else API_CSP
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def request_id():
@@ -83,12 +99,11 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def headers(response: Response) -> Response:
-        docs = request.path == "/docs" or request.path.startswith("/docs/")
         response.headers.extend((  # headers nothing else sets: added, not replaced
             ("X-Request-ID", g.get("request_id") or uuid.uuid4().hex),
             ("X-Content-Type-Options", "nosniff"),
             ("Referrer-Policy", "no-referrer"),
-            ("Content-Security-Policy", DOCS_CSP if docs else API_CSP),
+            ("Content-Security-Policy", csp(request.path)),
         ))
         if request.method not in ("GET", "HEAD") and "Cache-Control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"

@@ -26,10 +26,12 @@ Ctrl-C or SIGTERM.
 """
 
 import argparse
+import itertools
 import json
 import os
 import random
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -49,6 +51,7 @@ from common import HOST, ROOT, code_version, free_port, machine_ticks, progress,
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -82,7 +85,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
                         help="Admin URL on 127.0.0.1 where the scratch database is created and dropped.")
-    parser.add_argument("--industries", type=int, default=400, help="Industry codes at the large size (400).")
+    parser.add_argument("--industries", default="400",
+                        help="Industry codes at each larger size, comma-separated (400: 10.4M rows; 400,4000 adds "
+                             "104M, about 30 GB of disk).")
     parser.add_argument("--first-industries", type=int, default=40,
                         help="Industry codes at the small size; the ones queried (40).")
     parser.add_argument("--partners", type=int, default=50, help="Partners, the world included (50).")
@@ -92,8 +97,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-http", action="store_true", help="Database queries only, no gunicorn.")
     parser.add_argument("--no-try-index", action="store_true",
                         help="Do not build the matching index when a shape misses its target.")
+    parser.add_argument("--skip-pgbench", action="store_true", help="No pgbench runs of the same statements.")
     args = parser.parse_args()
-    if not 0 < args.first_industries <= args.industries or args.partners < 2 or args.connections < 1:
+    # the industries at each larger size; args.industries keeps the largest (bulk_bench.py shares add_reference_rows)
+    args.sizes = sorted({int(n) for n in args.industries.split(",")})
+    args.industries = args.sizes[-1]
+    if not 0 < args.first_industries <= args.sizes[0] or args.partners < 2 or args.connections < 1:
         parser.error("need 0 < --first-industries <= --industries, --partners >= 2, --connections >= 1")
     if make_url(args.postgres_url).host != HOST:
         parser.error(f"--postgres-url must point at {HOST}")
@@ -150,7 +159,8 @@ def add_reference_rows(engine, args: argparse.Namespace) -> Synthetic:
             "publisher": "bench/scale_bench.py", "source_url": None, "source_file": "(generated)", "license": None,
             "unit": "USD", "dollar_basis": "nominal", "coverage": "52 states x industries x partners x 10 years",
             "delineation": None, "sha256": "0" * 64, "loaded_at": datetime.now(UTC).replace(microsecond=0, tzinfo=None),
-            "row_count": 0, "notes": "Generated with random values; 2% suppressed."}], ["id"])
+            "row_count": 0, "notes": "Generated with random values; 2% suppressed.", "series": DATASET,
+            "released_on": None, "release": None}], ["id"])
         upsert(session, Industry.__table__, [{"code": c, "title": f"Synthetic industry {c}", "level": len(c),
                                               "classification": "naics"} for c in industries], ["code"])
         upsert(session, Partner.__table__, [{"code": c, "name": f"Synthetic country {c}", "kind": "country"}
@@ -350,6 +360,70 @@ def http_calls(base: str, synthetic: Synthetic, queried: list[str]) -> dict:
             "ranking": run(ranking_path, lambda body: body["ranked"])}
 
 
+# --- pgbench ------------------------------------------------------------------------------------------------
+
+# Values no real query uses, rendered into the statement and then replaced by pgbench variables.
+SENTINELS = {"-1111": "CAST(:geo AS integer)", "'__IND__'": "CAST(:industry AS text)",
+             "'__PART__'": "CAST(:partner AS text)", "-2222": "CAST(:year AS integer)"}
+
+
+def pgbench_script(shape: str, synthetic: Synthetic, queried: list[str]) -> str:
+    """The statement the app's select() builder renders for `shape`, with random arguments drawn by pgbench as the
+    Python clients draw them (a state, one of the queried industries, a country partner, a year)."""
+    sentinel = Synthetic([(-1111, "XX")], ["__IND__"], ["__PART__"])
+    query = {"series": lambda: series_query(sentinel, ["__IND__"], random.Random(0)),
+             "ranking": lambda: cross_section(DATASET, [INDICATOR], [-2222], ["state"], industry="__IND__",
+                                              partner="__PART__")}[shape]()
+    sql = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    for value, variable in SENTINELS.items():
+        sql = sql.replace(value, variable)
+    geos = ",".join(str(g) for g, _ in synthetic.states)
+    sql = sql.replace("CAST(:geo AS integer)", f"(ARRAY[{geos}])[CAST(:geo AS integer)]")
+    first, last = int(queried[0]), int(queried[-1])
+    countries = [int(p) for p in synthetic.partners if p != WORLD]
+    return "\n".join([
+        f"\\set geo random(1, {len(synthetic.states)})",
+        f"\\set industry random({first}, {last})",
+        f"\\set partner {countries[0]} + {countries[1] - countries[0]} * random(0, {len(countries) - 1})",
+        f"\\set year random({YEARS[0]}, {YEARS[-1]})",
+        " ".join(sql.split()) + ";", ""])
+
+
+def children_ticks() -> int:
+    """CPU ticks used by this process's finished children (pgbench)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round((usage.ru_utime + usage.ru_stime) * os.sysconf("SC_CLK_TCK"))
+
+
+def pgbench(shape: str, synthetic: Synthetic, queried: list[str], args: argparse.Namespace, scratch: Scratch,
+            workdir: Path) -> Latency:
+    """pgbench (C, 2 threads) running the same statement as the app, prepared, at the same concurrency: what the
+    store itself costs when the load generator is not the bottleneck."""
+    script = workdir / f"pgbench-{shape}.sql"
+    script.write_text(pgbench_script(shape, synthetic, queried))
+    url = make_url(scratch.url)
+    base = ["pgbench", "-n", "-M", "prepared", "-c", str(args.connections), "-j", "2", "-f", str(script),
+            "-h", url.host, "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    subprocess.run([*base, "-T", str(max(1, round(args.warmup))), url.database], check=True, capture_output=True)
+    for old in workdir.glob("pgbench_log*"):
+        old.unlink()
+    machine0, own0 = machine_ticks(), ticks_of(scratch.backend_pids()) + children_ticks()
+    out = subprocess.run([*base, "-T", str(max(1, round(args.duration))), "-l", "--log-prefix",
+                          str(workdir / "pgbench_log"), url.database], check=True, capture_output=True, text=True,
+                         cwd=workdir).stdout
+    machine1, own1 = machine_ticks(), ticks_of(scratch.backend_pids()) + children_ticks()
+    latencies = sorted(int(line.split()[2]) / 1e6 for log in workdir.glob("pgbench_log*")
+                       for line in log.read_text().splitlines())
+    failed = re.search(r"number of failed transactions: (\d+)", out)
+    seconds = float(args.duration)
+    other = max(0, (machine1[0] - machine0[0]) - (own1 - own0)) / max(1, machine1[1] - machine0[1])
+    result = Latency(f"pgbench {shape}", len(latencies), int(failed.group(1)) if failed else 0, seconds,
+                     percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000, float("nan"), other)
+    progress(f"  pgbench {shape}: p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, "
+             f"{result.count / seconds:.0f}/s")
+    return result
+
+
 # --- gunicorn -----------------------------------------------------------------------------------------------
 
 def start_gunicorn(url: str, log: Path) -> tuple[subprocess.Popen, str]:
@@ -497,6 +571,9 @@ def measure_size(engine, synthetic: Synthetic, queried: list[str], args: argpars
     own = lambda: ({os.getpid()} | scratch.backend_pids(), set())
     results = {f"db {shape}": measure(f"db {shape}", call, args, own, seed)
                for shape, call in database_calls(engine, synthetic, queried).items()}
+    if not args.skip_pgbench:
+        results |= {f"pgbench {shape}": pgbench(shape, synthetic, queried, args, scratch, log.parent)
+                    for shape in QUERIES}
     if not args.skip_http:
         process, base = start_gunicorn(scratch.url, log)
         try:
@@ -538,7 +615,8 @@ def bench(args: argparse.Namespace, scratch: Scratch, workdir: Path) -> None:
         queried = synthetic.industries[:args.first_industries]
         log = workdir / "gunicorn.log"
         results, sizes = {}, {}
-        for new in (queried, synthetic.industries[args.first_industries:]):  # small size, then grown to large
+        bounds = [args.first_industries, *args.sizes]
+        for new in (queried, *(synthetic.industries[a:b] for a, b in itertools.pairwise(bounds))):  # then grown
             progress(f"Generating {len(synthetic.states) * len(new) * len(synthetic.partners) * len(YEARS):,} "
                      f"observations …")
             count, seconds = generate(engine, synthetic, new)

@@ -5,10 +5,12 @@ import http.client
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -16,7 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Self
 
+import openpyxl
 import orjson
+import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy import select as select_rows
 from sqlalchemy.engine import make_url
@@ -392,3 +396,181 @@ class PrivateRedis:
 
     def thaw(self) -> None:
         self.process.send_signal(signal.SIGCONT)
+
+
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free loopback ports."""
+    for _ in range(50):
+        first = free_port()
+        if first + count <= 65535:
+            sockets = []
+            try:
+                for port in range(first, first + count):
+                    s = socket.socket()
+                    sockets.append(s)
+                    s.bind(("127.0.0.1", port))
+                return first
+            except OSError:
+                continue
+            finally:
+                for s in sockets:
+                    s.close()
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+class Topology:
+    """The production topology (deploy/topology.py: the nginx edge, API hosts under supervisord) on free loopback
+    ports, over the database at `url`, built from `data_dir`; `env` adds or overrides the hosts' settings."""
+
+    def __init__(self, url: str, data_dir: Path, run_dir: Path, env: dict | None = None, hosts: int = 2):
+        self.hosts = hosts
+        self.edge_port = free_ports(hosts + 1)
+        self.api_port = self.edge_port + 1
+        self.base = f"http://127.0.0.1:{self.edge_port}"
+        self.host_bases = [f"http://127.0.0.1:{self.api_port + n}" for n in range(hosts)]
+        self.run_dir = run_dir
+        prefix = f"test-edge-{uuid.uuid4().hex[:8]}"
+        self.env = {**os.environ, "RUN_DIR": str(run_dir), "EDGE_PORT": str(self.edge_port),
+                    "API_PORT": str(self.api_port), "API_HOSTS": str(hosts), "EXPORTS_DATABASE_URL": url,
+                    "EXPORTS_DATA_DIR": str(data_dir), "EXPORTS_RATELIMIT_KEY_PREFIX": prefix,
+                    "EXPORTS_CACHE_KEY_PREFIX": prefix + ":", **(env or {})}
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "deploy" / "topology.py"), *args], env=self.env, cwd=ROOT,
+                              capture_output=True, text=True, check=check, timeout=180)
+
+    def start(self) -> Self:
+        result = self.run("start", check=False)
+        if result.returncode:
+            self.stop()
+            raise RuntimeError(f"the topology did not start: {result.stdout[-2000:]}{result.stderr[-3000:]}")
+        return self
+
+    def stop(self) -> None:
+        """Stop everything, and drop the Redis keys the hosts wrote under this topology's prefix."""
+        self.run("stop", check=False)
+        if self.env.get("EXPORTS_REDIS_URL"):
+            client = redis.Redis.from_url(self.env["EXPORTS_REDIS_URL"])
+            for key in client.scan_iter(f"*{self.env['EXPORTS_RATELIMIT_KEY_PREFIX']}*"):
+                client.delete(key)
+
+    def supervisorctl(self, *args: str) -> str:
+        command = [str(Path(sys.executable).parent / "supervisorctl"), "-c", str(ROOT / "deploy" / "supervisord.conf"),
+                   *args]
+        return subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=60, check=False).stdout
+
+    def host_pid(self, n: int) -> int:
+        """The pid of host n's gunicorn master (0 when it is not running)."""
+        return int(self.supervisorctl("pid", f"api:api-{n}").strip() or 0)
+
+    def log(self, name: str) -> str:
+        """A program's log (api-0, api-1, edge) as written so far."""
+        path = self.run_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def access(self, n: int) -> list[dict]:
+        """Host n's access log: one dict per request it answered."""
+        return [orjson.loads(line) for line in self.log(f"api-{n}").splitlines() if line.startswith('{"time"')]
+
+    def answered(self, request_id: str) -> list[dict]:
+        """The hosts' access-log entries for one request id."""
+        return [e for n in range(self.hosts) for e in self.access(n) if e["request_id"] == request_id]
+
+
+@contextmanager
+def topology(url: str, data_dir: Path, run_dir: Path, env: dict | None = None, hosts: int = 2):
+    running = Topology(url, data_dir, run_dir, env, hosts)
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of its own (initdb, pg_ctl) on a free loopback port, to stop and start in a fault test:
+    the shared server is never touched. Run as the `postgres` user when the tests run as root."""
+
+    def __init__(self):
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        if not bins:
+            raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql")
+        self.bin = bins[-1].parent
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="exports-pg-"))
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        else:
+            self.prefix = []
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self.prefix, *args], check=True, capture_output=True, timeout=120)
+
+    def init(self) -> Self:
+        self._run(str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust",
+                  "--no-sync")
+        return self
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.dir} -c fsync=off"
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"), "-o", options,
+                  "-w", "-t", "60", "start")
+
+    def stop(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        if (self.dir / "data" / "postmaster.pid").exists():
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def private_postgres():
+    server = PrivatePostgres().init()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+# Reloads under load (test_faults, test_edge): a doubled copy of the fixtures, the summary's totals, a build process.
+SUMMARY = "/v1/stats/summary?year=2023&base_year=2013"
+FLASK = (sys.executable, "-m", "flask")
+
+
+def wait_for(condition, timeout: float = 15, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout} s: {condition}")
+
+
+def doubled_ita(target):
+    """A copy of the fixture data whose ITA metro export figures are all doubled."""
+    shutil.copytree(FIXTURES, target)
+    path = target / "ita" / "ITA_MSA_Export_Series.xlsx"
+    book = openpyxl.load_workbook(path)
+    for row in book.worksheets[0].iter_rows(min_row=2, min_col=3):
+        for cell in row:
+            if isinstance(cell.value, (int, float)):
+                cell.value = cell.value * 2
+    book.save(path)
+    return target
+
+
+def totals(body: dict) -> tuple:
+    return (body["metros_only"]["total"], body["metros_only"]["base_total"], body["with_unallocated"]["total"],
+            body["with_unallocated"]["base_total"], body["national_total"],
+            tuple((u["code"], u["value"], u["base_value"]) for u in body["unallocated"]))
+
+
+def data_build(url: str, data_dir) -> subprocess.Popen:
+    env = {**os.environ, "EXPORTS_DATABASE_URL": url}
+    return subprocess.Popen([*FLASK, "--app", "wsgi", "data", "build", "--data-dir", str(data_dir), "--force"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

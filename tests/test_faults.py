@@ -2,16 +2,12 @@
 reload under load, a loader killed mid-build, and rate limits under concurrency across workers and hosts."""
 
 import os
-import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import uuid
 
-import openpyxl
 import orjson
 import psycopg
 import pytest
@@ -20,25 +16,28 @@ from helpers import (
     FIXTURES,
     POSTGRES,
     PROBLEM,
+    SUMMARY,
     Gunicorn,
     Load,
     TcpProxy,
     call,
+    data_build,
+    doubled_ita,
     gunicorn,
     report,
     scratch_store,
     snapshot,
+    totals,
+    wait_for,
 )
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api import ROOT, create_app
+from api import create_app
 from loaders import build
 
 REDIS_URL = os.environ.get("EXPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERIES = "/v1/metros/38900/exports?from=2019"
-SUMMARY = "/v1/stats/summary?year=2023&base_year=2013"
-FLASK = (sys.executable, "-m", "flask")
 pytestmark = pytest.mark.slow
 postgres_only = pytest.mark.skipif(not POSTGRES, reason="needs PostgreSQL (EXPORTS_TEST_POSTGRES_URL)")
 sqlite_only = pytest.mark.skipif(bool(POSTGRES), reason="the SQLite variant")
@@ -59,16 +58,6 @@ def assert_not_ready(reply) -> None:
     assert reply.status == 503 and reply.mimetype == PROBLEM, reply
     assert reply.json["detail"].startswith("The store is unreachable or not built")
     assert reply.headers["retry-after"] == "5"
-
-
-def wait_for(condition, timeout: float = 15, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(step)
-    raise AssertionError(f"not within {timeout} s: {condition}")
 
 
 # a. the store unreachable, then back
@@ -208,35 +197,10 @@ def test_a_query_over_the_time_limit_is_a_503_not_a_hang(app, tmp_path):
 # d. a reload under load; e. a loader killed mid-build
 
 
-def doubled_ita(target):
-    """A copy of the fixture data whose ITA metro export figures are all doubled."""
-    shutil.copytree(FIXTURES, target)
-    path = target / "ita" / "ITA_MSA_Export_Series.xlsx"
-    book = openpyxl.load_workbook(path)
-    for row in book.worksheets[0].iter_rows(min_row=2, min_col=3):
-        for cell in row:
-            if isinstance(cell.value, (int, float)):
-                cell.value = cell.value * 2
-    book.save(path)
-    return target
-
-
-def totals(body: dict) -> tuple:
-    return (body["metros_only"]["total"], body["metros_only"]["base_total"], body["with_unallocated"]["total"],
-            body["with_unallocated"]["base_total"], body["national_total"],
-            tuple((u["code"], u["value"], u["base_value"]) for u in body["unallocated"]))
-
-
 def summary_totals(client) -> tuple:
     response = client.get(SUMMARY)
     assert response.status_code == 200
     return totals(response.get_json())
-
-
-def data_build(url: str, data_dir) -> subprocess.Popen:
-    env = {**os.environ, "EXPORTS_DATABASE_URL": url}
-    return subprocess.Popen([*FLASK, "--app", "wsgi", "data", "build", "--data-dir", str(data_dir), "--force"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 @pytest.fixture()
