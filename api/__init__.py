@@ -91,6 +91,7 @@ def create_app(config: dict | None = None) -> Flask:
         metros,
         nation,
         observations,
+        partners,
         plans,
         security,
         states,
@@ -109,7 +110,7 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["COMPRESS"]:
         Compress(app)
     api = Api(app)
-    for module in (metros, states, nation, observations, plans, stats, codes, downloads, limits):
+    for module in (metros, states, partners, nation, observations, plans, stats, codes, downloads, limits):
         api.register_blueprint(module.blp)
     app.register_blueprint(health.blp)
     app.register_blueprint(docs.blp)

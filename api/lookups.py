@@ -8,8 +8,9 @@ from flask_smorest import abort
 from api import db
 from api.problems import not_found
 from models import Dataset, Geography, figures
+from models.figures import spans
 from models.geography import find, find_state, state_key
-from models.observation import EXPORTS, INDICATORS, PER_SOURCES, partners_of
+from models.observation import INDICATORS, PER_SOURCES
 from models.stats import Per
 
 METRO_KINDS = ("metro", "unallocated")
@@ -115,17 +116,6 @@ def denominators(dataset: str, indicator: str, industry: str, partner: str) -> f
 NAMES = {"from_": "from", "to": "to", "year": "year", "base_year": "base_year"}
 
 
-def spans(years: Sequence[int]) -> str:
-    """Years as runs: '2005-2023', or '2010-2012, 2015'."""
-    runs: list[list[int]] = []
-    for year in years:
-        if runs and year == runs[-1][-1] + 1:
-            runs[-1].append(year)
-        else:
-            runs.append([year])
-    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
-
-
 def years(args: dict, available: Sequence[int], what: str, latest: tuple[str, ...] = (), span: bool = False,
           checked: tuple[str, ...] = (), strict: bool = False) -> None:
     """Fill in the years a request left out from the years that have figures (`available`, in order): each of
@@ -191,16 +181,6 @@ def covers(dataset: str, indicators, kinds: tuple[str, ...], what: str) -> None:
     others = [d for d in figures.provenance(snapshot) if set(kinds) & figures.kinds(snapshot, d, indicators)]
     refuse("dataset", f"{dataset} has no {what} figures for {kinds[0]} places; the datasets that have some: "
                       f"{', '.join(others) or 'none'}")
-
-
-def partner(code: str, places: list[Geography], dataset: str | None) -> None:
-    """400 naming `partner` when the places have no exports figures for it (in the dataset, if given): which
-    partners they have figures for."""
-    found = db.session.scalars(partners_of([p.id for p in places], EXPORTS, dataset)).all()
-    if code not in found:
-        where = f" in {dataset}" if dataset else ""
-        refuse("partner", f"{', '.join(p.name for p in places)} has no exports figures for partner {code}{where}; "
-                          f"partners with figures: {', '.join(found) or 'none'}")
 
 
 def datasets(ids: Sequence[str]) -> None:

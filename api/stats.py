@@ -3,14 +3,14 @@
 from flask.views import MethodView
 from flask_smorest import abort
 
-from api import db, lookups
+from api import db, lookups, partners
 from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import page_of
 from api.problems import Blueprint
 from models import figures
 from models.observation import INDICATORS
-from models.stats import RANK_BY, combine, concentration, ranking_body, summary
+from models.stats import RANK_BY, concentration, ranking_body, summary
 from models.territory import SCOPES, universe
 from schemas.stats import (
     ConcentrationArgs,
@@ -53,7 +53,9 @@ class MetroRankings(MethodView):
     @csv_columns(*RANKED_COLUMNS)
     def get(self, args):
         """Rank metros by exports, share of the national total, growth or CAGR"""
-        snapshot, dataset = db.snapshot(), lookups.source(args.get("dataset", "ita-metro-exports")).id
+        snapshot = db.snapshot()
+        dataset = (partners.releases(args, "ita-metro-exports")[1][0] if "as_of" in args else  # the newest by then
+                   lookups.source(args.get("dataset", "ita-metro-exports")).id)
         indicator = lookups.exports_indicator(dataset)
         default_years(args, figures.years(snapshot, dataset, indicator, ("metro",)), dataset)
         state = lookups.state(args["state"], "state").code if "state" in args else None
@@ -76,16 +78,11 @@ class StateRankings(MethodView):
     @csv_columns(*RANKED_COLUMNS)
     def get(self, args):
         """Rank states by exports, share of the national total, growth or CAGR (Census, all years combined)"""
-        snapshot, industry = db.snapshot(), args["industry"]
-        datasets = [lookups.source(args["dataset"]).id] if "dataset" in args else figures.state_datasets(snapshot)
+        industry = args["industry"]
         lookups.industries([industry])
-        default_years(args, figures.state_years(snapshot, tuple(datasets), industry),
-                      args.get("dataset", "state exports"))
+        default_years(args, *partners.state_years(args))
         per = lookups.per(args["per"], "exports_goods", "state") if "per" in args else None
-        found, used = combine({d: figures.places(snapshot, d, "exports_goods", ("state",), industry) for d in datasets},
-                              years_of(args))
-        used = used or list(datasets)
-        totals = lookups.denominators(used[0], "exports_goods", industry, "WLD") if args["by"] == "share" else None
+        found, used, totals = partners.state_places(args, years_of(args))
         return page(ranking_body(args, found, lookups.sources(used), INDICATORS["exports_goods"], industry, totals,
                                  per=per), args)
 

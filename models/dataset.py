@@ -48,7 +48,7 @@ class StoreState(Base):
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     version: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[datetime]
-    # The tables and columns the store was built with (schema_version): a build by code that defines others
+    # The tables, columns and indexes the store was built with (schema_version): a build by code that defines others
     # rebuilds the store from scratch.
     schema: Mapped[str | None] = mapped_column(String(64))
 
@@ -60,7 +60,9 @@ def store_version(datasets: list[tuple[str, str, datetime]], built_at: datetime)
 
 
 def schema_version(metadata: MetaData) -> str:
-    """A hash of the tables and columns `metadata` defines."""
-    text = "\n".join(f"{t.name}.{c.name}:{type(c.type).__name__}:{c.nullable}:{c.primary_key}"
-                     for t in metadata.sorted_tables for c in t.columns)
+    """A hash of the tables, columns and indexes `metadata` defines."""
+    text = "\n".join([f"{t.name}.{c.name}:{type(c.type).__name__}:{c.nullable}:{c.primary_key}"
+                      for t in metadata.sorted_tables for c in t.columns] +
+                     sorted(f"{t.name}#{i.name}:{','.join(c.name for c in i.columns)}"
+                            for t in metadata.sorted_tables for i in t.indexes))
     return hashlib.sha256(text.encode()).hexdigest()[:32]

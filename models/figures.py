@@ -1,23 +1,26 @@
 """Figures many requests share, computed once per data version: the datasets' provenance, the exports indicator
-of a dataset, national totals, and every place's figures in a dataset (the cross-sections behind rankings and the
-summary).
+of a dataset, national totals, every place's figures in a dataset (the cross-sections behind rankings and the
+summary), the releases of each series and the figures known from some of them (models.vintages), and the trade
+partners with their codes.
 
 Each function takes a snapshot of the store (models.engine.Snapshot: a connection and the data version it sees) and
 returns an immutable value that depends only on that version and the other arguments, so any caller may use it at
 any time. Each keeps its most recently used results, a bounded number of them (sizes in bench/README.md).
 """
 
+import sys
 import threading
-from collections import Counter, OrderedDict, namedtuple
+from collections import Counter, OrderedDict, defaultdict, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import wraps
 from types import MappingProxyType
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
-from models import Dataset, Geography, Industry, Observation, geography_states, territory
+from models import Dataset, Geography, Industry, Observation, Partner, geography_states, territory, vintages
 from models.delineation import aliases, attribute, in_force, map_points, succession_edges, vintage_in_force
 from models.engine import Snapshot
 from models.observation import (
@@ -29,6 +32,7 @@ from models.observation import (
     cross_section,
     has_kind,
     national_totals,
+    partner_members,
 )
 from models.series import territory as territory_in_words
 from models.stats import Per, Place
@@ -168,10 +172,11 @@ def nation(snapshot: Snapshot, dataset: str, indicator: str, industry: str = ALL
 
 @per_version(maxsize=64)
 def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
-           industry: str = ALL_INDUSTRIES) -> tuple[Place, ...]:
+           industry: str = ALL_INDUSTRIES, partner: str = WORLD) -> tuple[Place, ...]:
     """Every place of `kinds` with its figures in every year of a dataset, in code order."""
     found: dict[tuple[str, str], dict] = {}
-    for r in snapshot.connection.execute(cross_section(dataset, [indicator], None, list(kinds), industry=industry)):
+    for r in snapshot.connection.execute(cross_section(dataset, [indicator], None, list(kinds), industry=industry,
+                                                       partner=partner)):
         place = found.setdefault((r.kind, r.code), {"name": r.name, "metro_type": r.metro_type, "figures": {}})
         place["figures"][r.year] = (r.value, r.status)
     return tuple(Place(code, p["name"], MappingProxyType(p["figures"]), kind, p["metro_type"])
@@ -369,6 +374,159 @@ def measure_years(snapshot: Snapshot, name: str) -> tuple[str, tuple[int, ...]]:
     """(dataset, years with metro figures) of a measure of concentration; land area has no year: ITA's exports'."""
     dataset = CONCENTRATION_SOURCES.get(name, "ita-metro-exports")
     return dataset, years(snapshot, dataset, "exports_goods" if name == "land_area" else name, ("metro",))
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A dataset as a release (vintage) of its series."""
+
+    id: str
+    series: str
+    title: str
+    released_on: date | None
+    release: str | None
+
+
+@per_version(maxsize=4)
+def releases(snapshot: Snapshot) -> MappingProxyType:
+    """{series: its releases, newest first (undated last)} for every dataset."""
+    found: dict[str, list[Release]] = defaultdict(list)
+    for r in snapshot.connection.execute(select(Dataset.id, Dataset.series, Dataset.title, Dataset.released_on,
+                                                Dataset.release)
+                                         .order_by(Dataset.released_on.desc().nulls_last(), Dataset.id.desc())):
+        found[r.series].append(Release(*r))
+    return MappingProxyType({series: tuple(found[series]) for series in sorted(found)})
+
+
+@per_version(maxsize=8)
+def release_coverage(snapshot: Snapshot, series: str) -> MappingProxyType:
+    """{release: its first and last year, places, partners and figures} for the releases of a series."""
+    return MappingProxyType({r.dataset_id: MappingProxyType(dict(r._mapping))
+                             for r in snapshot.connection.execute(vintages.coverage(series))})
+
+
+def release(snapshot: Snapshot, dataset: str) -> Release | None:
+    """A dataset as a release of its series."""
+    return next((r for found in releases(snapshot).values() for r in found if r.id == dataset), None)
+
+
+@per_version(maxsize=64)
+def listed(snapshot: Snapshot, dataset: str) -> frozenset[str]:
+    """The partners a dataset gives any figure for."""
+    return frozenset(p for _, p in snapshot.connection.execute(vintages.listed([dataset])))
+
+
+@per_version(maxsize=32)
+def series_cells(snapshot: Snapshot, series: str, partner: str = WORLD, industry: str = ALL_INDUSTRIES) -> tuple:
+    """Every release's figures (vintages.Cell) for `partner` and for the world (which say what each release covers):
+    what vintages.newest() reads for that partner's figures as known on a date. Strings are interned: the same few
+    ids and names repeat over thousands of cells."""
+    ids = [r.id for r in releases(snapshot).get(series, ())]
+    found = tuple(vintages.Cell(*(sys.intern(v) if isinstance(v, str) else v for v in row))
+                  for row in snapshot.connection.execute(vintages.cells(ids, partners=[partner], industry=industry)))
+    return found if partner == WORLD else series_cells(snapshot, series, WORLD, industry) + found
+
+
+def known(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], rows) -> dict[vintages.Key, vintages.Known]:
+    """vintages.newest() over `rows` of the releases `known_releases` of a series."""
+    order = [(r.id, r.released_on) for r in releases(snapshot).get(series, ()) if r.id in known_releases]
+    return vintages.newest([r for r in rows if r.dataset_id in known_releases], order,
+                           {d: listed(snapshot, d) for d in known_releases})
+
+
+@per_version(maxsize=64)
+def series_national(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], partner: str = WORLD,
+                    industry: str = ALL_INDUSTRIES) -> NationalTotals:
+    """National totals of a series released several times: each year, the All States row of the newest of
+    `known_releases` that has one; none for a year no release has one for (the sum of the states would leave out
+    what Census could not allocate to a state)."""
+    rows = [r for r in series_cells(snapshot, series, partner, industry) if r.kind == "nation"]
+    found = {year: k for (_, p, year), k in known(snapshot, series, known_releases, rows).items() if p == partner}
+    runs: dict[str, list[int]] = defaultdict(list)
+    for year in sorted(found):
+        runs[found[year].dataset].append(year)
+    sources = "; ".join(f"{spans(years)} from {dataset}" for dataset, years in runs.items())
+    return NationalTotals(MappingProxyType({year: k.value for year, k in found.items()}), (
+        f"the All States row of the newest release of {series} that has one for the year ({sources or 'none has'}); "
+        "the place's figure from the same release"))
+
+
+def spans(years) -> str:
+    """Years as runs: '2015-2019', or '2012, 2014-2016'."""
+    runs: list[list[int]] = []
+    for year in sorted(years):
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownPlaces:
+    """Every place of some kinds with its figures as known from some releases of a series (`places`, in code
+    order), and each figure with its release and revisions (`known`: {(code, year): vintages.Known})."""
+
+    places: tuple[Place, ...]
+    known: MappingProxyType
+
+
+@per_version(maxsize=16)  # fewer than series_cells: an entry is a few times larger
+def known_places(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], kinds: tuple[str, ...],
+                 partner: str = WORLD, industry: str = ALL_INDUSTRIES, national: bool = False) -> KnownPlaces:
+    """The figures of places of `kinds` for `partner` as known from `known_releases` of a series (newest covering
+    release first). `national`: each year from the newest release with an All States row, so that a share of the
+    national total divides figures of one release (series_national)."""
+    rows = [r for r in series_cells(snapshot, series, partner, industry) if r.kind in kinds]
+    if national:
+        nation = [r for r in series_cells(snapshot, series, WORLD, industry) if r.kind == "nation"]
+        with_total = {(k.dataset, year) for (_, _, year), k in known(snapshot, series, known_releases, nation).items()}
+        rows = [r for r in rows if (r.dataset_id, r.year) in with_total]
+    figures = known(snapshot, series, known_releases, rows)
+    names = {r.geography_id: (r.kind, r.code, r.name, r.metro_type) for r in rows}
+    found: dict[int, dict] = defaultdict(dict)
+    for (geography_id, p, year), k in figures.items():
+        if p == partner:
+            found[geography_id][year] = k
+    places_ = sorted((names[g], by_year) for g, by_year in found.items())
+    return KnownPlaces(
+        tuple(Place(code, name, MappingProxyType({y: (k.value, k.status) for y, k in by_year.items()}), kind, metro)
+              for (kind, code, name, metro), by_year in places_),
+        MappingProxyType({(code, y): k for (_, code, _, _), by_year in places_ for y, k in by_year.items()}))
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerInfo:
+    """A trade partner with every code it is known by, and its groups or members."""
+
+    code: str
+    name: str
+    kind: str
+    iso2: str | None
+    iso3: str | None
+    names: tuple[str, ...]
+    codes: tuple[tuple[str, str], ...]  # (code, system): iso2, iso3, census
+    members: tuple[str, ...]  # a group's countries
+    groups: tuple[str, ...]  # the groups a country is a member of
+
+
+@per_version(maxsize=4)
+def partners(snapshot: Snapshot) -> MappingProxyType:
+    """{canonical code: PartnerInfo} for every partner, in code order."""
+    connection = snapshot.connection
+    codes, members, groups = defaultdict(list), defaultdict(list), defaultdict(list)
+    for code, partner, system in connection.execute(select(PartnerCode.code, PartnerCode.partner, PartnerCode.system)
+                                                    .order_by(PartnerCode.code)):
+        if system != "canonical":
+            codes[partner].append((code, system))
+    for group, member in connection.execute(select(partner_members).order_by(partner_members.c.group_code,
+                                                                             partner_members.c.member)):
+        members[group].append(member)
+        groups[member].append(group)
+    return MappingProxyType({p.code: PartnerInfo(p.code, p.name, p.kind, p.iso2, p.iso3, tuple(p.names or ()),
+                                                 tuple(codes[p.code]), tuple(members[p.code]), tuple(groups[p.code]))
+                             for p in connection.execute(select(Partner.code, Partner.name, Partner.kind, Partner.iso2,
+                                                                Partner.iso3, Partner.names).order_by(Partner.code))})
 
 
 @per_version(maxsize=16)

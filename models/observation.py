@@ -34,7 +34,9 @@ class Observation(Base):
     """
 
     __tablename__ = "observations"
-    __table_args__ = (Index("ix_observations_geo", "geography_id", "indicator", "year"),)
+    # a partner's figures across places (its source states, its national total) are read by partner first
+    __table_args__ = (Index("ix_observations_geo", "geography_id", "indicator", "year"),
+                      Index("ix_observations_partner", "partner"))
 
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), primary_key=True)
     indicator: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -108,11 +110,23 @@ def partner_code(code: str) -> Select:
     return select(PartnerCode.partner).where(PartnerCode.code == code.strip().upper())
 
 
-def partners(kind: str | None = None) -> Select:
-    query = select(Partner)
-    if kind is not None:
-        query = query.where(Partner.kind == kind)
+def partners(kinds: Iterable[str] | None = None, q: str | None = None) -> Select:
+    """The codes of the partners of some kinds (all if None) whose name has every word of `q` (or whose code is
+    one), in code order."""
+    query = select(Partner.code)
+    if kinds is not None:
+        query = query.where(Partner.kind.in_(list(kinds)))
+    for word in (q or "").lower().split():
+        query = query.where(or_(func.lower(Partner.name).contains(word, autoescape=True), Partner.code == word.upper()))
     return query.order_by(Partner.code)
+
+
+def partner_coverage(code: str) -> Select:
+    """Per dataset: first and last year and the number of figures for one partner."""
+    o = Observation
+    return (select(o.dataset_id.label("dataset"), func.min(o.year).label("first_year"),
+                   func.max(o.year).label("last_year"), func.count(o.value).label("figures"))
+            .where(o.partner == code).group_by(o.dataset_id).order_by(o.dataset_id))
 
 
 def members(group: str) -> Select:
@@ -183,16 +197,6 @@ def series(geography_id: int | Iterable[int], indicators: Iterable[str] | None =
     elif industries is not None:
         query = query.where(o.industry.in_(list(industries)))
     return query.order_by(o.geography_id, o.dataset_id, o.indicator, o.industry, o.year)
-
-
-def partners_of(geography_ids: Iterable[int], indicators: Iterable[str], dataset: str | None = None) -> Select:
-    """The partners some places have figures of `indicators` for (in a dataset, if given), in code order."""
-    o = Observation
-    query = select(o.partner).distinct().where(o.geography_id.in_(list(geography_ids)),
-                                               o.indicator.in_(list(indicators)))
-    if dataset is not None:
-        query = query.where(o.dataset_id == dataset)
-    return query.order_by(o.partner)
 
 
 def has_kind(dataset: str, indicators: Iterable[str], kind: str) -> Select:

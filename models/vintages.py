@@ -1,18 +1,27 @@
-"""Releases (vintages) of a series and its figures as known on a date.
+"""Releases (vintages) of a series, and its figures as known on a date.
 
 A series is published again and again with revisions; each file the store loads is one release of its series
-(`Dataset.series`, dated `Dataset.released_on`). For each place, indicator, industry and year, the figures known
-on a date are those of the newest release dated on or before it that has figures for that place and year; a
-partner that release lists no figure for had none (the files leave zero cells out).
+(`Dataset.series`, dated `Dataset.released_on`). A release *covers* a place and year where it gives the place's world
+figure that year (every release of these series gives one for each place and year it holds), and *lists* a partner
+where it gives any figure for it. The figure of a place, partner and year known on a date is that of the newest
+release dated on or before it that covers the place and year and lists the partner. Where that release gives no
+figure for the partner, the place exported nothing there (the files leave zero cells out) and none is served; a
+release that never names a partner (the 2016-2025 file has no groups) says nothing about it, and an older one answers.
 """
 
-from collections.abc import Iterable
+from collections import namedtuple
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, func, or_, select
 
 from models.dataset import Dataset
-from models.observation import ALL_INDUSTRIES, Observation
+from models.geography import Geography
+from models.observation import ALL_INDUSTRIES, WORLD, Observation
+
+# The series state reads without dataset= take their figures from first (see api.partners.state_figures).
+STATE_SERIES = "census-state-exports-by-partner"
 
 
 def releases(series: str, as_of: date | None = None) -> Select:
@@ -24,66 +33,115 @@ def releases(series: str, as_of: date | None = None) -> Select:
 
 
 def sole_releases() -> Select:
-    """The ids of datasets that are the only release of their series: what a read over every dataset combines
-    (a series released several times gives one figure per place and year only through figures())."""
+    """The ids of datasets that are the only release of their series (undated: what they were known on is unknown)."""
     revised = select(Dataset.series).group_by(Dataset.series).having(func.count() > 1)
     return select(Dataset.id).where(Dataset.series.not_in(revised))
 
 
-def series_of(dataset: str) -> Select:
-    """The series a dataset is a release of (its own id if it is the only one)."""
-    return select(Dataset.series).where(Dataset.id == dataset)
+def series_named(name: str) -> Select:
+    """The series a dataset id (a release of it) or a series id names; no row if neither."""
+    return (select(Dataset.series).where(or_(Dataset.id == name, Dataset.series == name))
+            .order_by((Dataset.id == name).desc()).limit(1))
 
 
-def covering(series: str, as_of: date | None = None, indicators: Iterable[str] = ("exports_goods",),
-             geography_ids: Iterable[int] | None = None, years: Iterable[int] | None = None,
-             industry: str = ALL_INDUSTRIES) -> Select:
-    """Which releases have figures for each (indicator, place, industry, year), numbered `newest` = 1, 2, … from the
-    newest release (dated on or before `as_of`) down."""
-    o, d = Observation, Dataset
-    newest = func.row_number().over(partition_by=(o.indicator, o.geography_id, o.industry, o.year),
-                                    order_by=(d.released_on.desc().nulls_last(), o.dataset_id.desc()))
-    query = (select(o.dataset_id, d.released_on, o.indicator, o.geography_id, o.industry, o.year,
-                    newest.label("newest"))
-             .join(d, d.id == o.dataset_id)
-             .where(d.series == series, o.indicator.in_(list(indicators)), o.industry == industry)
-             .group_by(o.dataset_id, d.released_on, o.indicator, o.geography_id, o.industry, o.year))
-    if as_of is not None:
-        query = query.where(d.released_on <= as_of)
+def coverage(series: str) -> Select:
+    """Per release of a series: first and last year, places and figures (values, not nulls) of its exports."""
+    o = Observation
+    return (select(o.dataset_id, func.min(o.year).label("first_year"), func.max(o.year).label("last_year"),
+                   func.count(func.distinct(o.geography_id)).label("places"),
+                   func.count(func.distinct(o.partner)).label("partners"), func.count(o.value).label("figures"))
+            .join(Dataset, Dataset.id == o.dataset_id).where(Dataset.series == series)
+            .group_by(o.dataset_id))
+
+
+def vintages_body(series: str, datasets: Sequence[Dataset], coverage_: Mapping[str, Mapping]) -> dict:
+    """The releases of a series, newest first, with what each covers (schemas.codes.VintagesSchema); `newest` marks
+    the one a read without as_of prefers."""
+    newest = next((d.id for d in datasets if d.released_on is not None), datasets[0].id)
+    empty = {"first_year": None, "last_year": None, "places": 0, "partners": 0, "figures": 0}
+    return {"series": series, "releases": [
+        {**{k: getattr(d, k) for k in ("id", "title", "released_on", "release", "loaded_at", "coverage")},
+         **{k: coverage_.get(d.id, empty)[k] for k in empty}, "newest": d.id == newest} for d in datasets]}
+
+
+def listed(datasets: Iterable[str]) -> Select:
+    """(dataset, partner): the partners each dataset gives any figure for."""
+    o = Observation
+    return select(o.dataset_id, o.partner).where(o.dataset_id.in_(list(datasets))).group_by(o.dataset_id, o.partner)
+
+
+Cell = namedtuple("Cell", "dataset_id geography_id kind code name usps metro_type partner year value status")
+
+
+def cells(datasets: Iterable[str], indicator: str = "exports_goods", kinds: Iterable[str] | None = None,
+          geography_ids: Iterable[int] | None = None, partners: Iterable[str] | None = None,
+          years: Iterable[int] | None = None, industry: str = ALL_INDUSTRIES) -> Select:
+    """The figures of some releases, each with its place (rows of Cell's fields): those of `partners` (all if
+    None). newest() needs the world figures among them, which say what each release covers."""
+    o, g = Observation, Geography
+    query = (select(o.dataset_id, o.geography_id, g.kind, g.code, g.name, g.usps, g.metro_type, o.partner, o.year,
+                    o.value, o.status)
+             .join(g, g.id == o.geography_id)
+             .where(o.dataset_id.in_(list(datasets)), o.indicator == indicator, o.industry == industry))
+    if kinds is not None:
+        query = query.where(g.kind.in_(list(kinds)))
     if geography_ids is not None:
         query = query.where(o.geography_id.in_(list(geography_ids)))
+    if partners is not None:
+        query = query.where(o.partner.in_(list(partners)))
     if years is not None:
         query = query.where(o.year.in_(list(years)))
     return query
 
 
-def figures(series: str, as_of: date | None = None, indicators: Iterable[str] = ("exports_goods",),
-            geography_ids: Iterable[int] | None = None, partners: Iterable[str] | None = None,
-            years: Iterable[int] | None = None, industry: str = ALL_INDUSTRIES) -> Select:
-    """The figures of a series as known on `as_of` (default: the latest), each with the release it comes from."""
-    o = Observation
-    cover = covering(series, as_of, indicators, geography_ids, years, industry).subquery()
-    query = (select(o.dataset_id, cover.c.released_on, o.geography_id, o.indicator, o.industry, o.partner, o.year,
-                    o.value, o.status)
-             .join(cover, and_(cover.c.dataset_id == o.dataset_id, cover.c.indicator == o.indicator,
-                               cover.c.geography_id == o.geography_id, cover.c.industry == o.industry,
-                               cover.c.year == o.year))
-             .where(cover.c.newest == 1))
-    if partners is not None:
-        query = query.where(o.partner.in_(list(partners)))
-    return query
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One release's figure of a place, partner and year (value and status None: the release lists the partner and
+    covers the place and year, but gives no figure: no exports, as that release has it)."""
+
+    dataset: str
+    released_on: date | None
+    value: float | None
+    status: str | None
 
 
-def revisions(series: str, geography_id: int, partner: str, indicators: Iterable[str] = ("exports_goods",),
-              years: Iterable[int] | None = None, industry: str = ALL_INDUSTRIES, as_of: date | None = None) -> Select:
-    """Each release's figure of one place and partner: a row per release that covers the place and year, newest
-    first, with that release's value and status (both null where it lists none: no exports in that release)."""
-    o = Observation
-    cover = covering(series, as_of, indicators, [geography_id], years, industry).subquery()
-    figure = and_(o.dataset_id == cover.c.dataset_id, o.indicator == cover.c.indicator,
-                  o.geography_id == cover.c.geography_id, o.industry == cover.c.industry, o.year == cover.c.year,
-                  o.partner == partner)
-    return (select(cover.c.dataset_id, cover.c.released_on, cover.c.indicator, cover.c.year, cover.c.newest, o.value,
-                   o.status)
-            .select_from(cover).outerjoin(o, figure)
-            .order_by(cover.c.indicator, cover.c.year, cover.c.newest))
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A figure as known: from the newest release that covers it, with every covering release's figure, newest
+    first (the first is this one)."""
+
+    value: float | None
+    status: str
+    dataset: str
+    released_on: date | None
+    revisions: tuple[Revision, ...]
+
+
+Key = tuple[int, str, int]  # (geography id, partner, year)
+
+
+def newest(rows, order: Sequence[tuple[str, date | None]], listed: Mapping[str, frozenset[str]]) -> dict[Key, Known]:
+    """What is known of each (place, partner, year) among the figures of some releases (`cells` rows), given the
+    releases newest first in `order` as (id, released_on) and the partners each lists."""
+    covered, found = set(), {}
+    for r in rows:
+        if r.partner == WORLD:
+            covered.add((r.dataset_id, r.geography_id, r.year))
+        found[r.dataset_id, r.geography_id, r.partner, r.year] = (r.value, r.status)
+    known = {}
+    for geography_id, partner, year in {key[1:] for key in found}:
+        chain = tuple(Revision(d, on, *found.get((d, geography_id, partner, year), (None, None))) for d, on in order
+                      if (d, geography_id, year) in covered and partner in listed.get(d, ()))
+        if chain and chain[0].status is not None:
+            first = chain[0]
+            known[geography_id, partner, year] = Known(first.value, first.status, first.dataset, first.released_on,
+                                                       chain)
+    return known
+
+
+def as_in(known: Known, dataset: str) -> Known | None:
+    """A figure as one of the releases that cover it gives it; None where that release gives none."""
+    found = next((r for r in known.revisions if r.dataset == dataset), None)
+    if found is None or found.status is None:
+        return None
+    return Known(found.value, found.status, found.dataset, found.released_on, known.revisions)

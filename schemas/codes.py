@@ -42,17 +42,6 @@ class IndustryPageSchema(ma.Schema):
     meta = fields.Nested(PageMetaSchema)
 
 
-class PartnerSchema(ma.Schema):
-    code = fields.String()
-    name = fields.String()
-    kind = fields.String(metadata={"description": "world or country."})
-
-
-class PartnerPageSchema(ma.Schema):
-    data = fields.List(fields.Nested(PartnerSchema))
-    meta = fields.Nested(PageMetaSchema)
-
-
 class DatasetSchema(ma.Schema):
     id = fields.String()
     title = fields.String()
@@ -68,8 +57,35 @@ class DatasetSchema(ma.Schema):
     loaded_at = UtcDateTime(metadata={"description": "When the file was loaded."})
     row_count = fields.Integer(metadata={"description": "Observations stored (CBSAs for a delineation file)."})
     notes = fields.String(allow_none=True, metadata={"description": "Caveats: units, suppression, mapping."})
+    series = fields.String(metadata={"description": (
+        "The series this dataset is a release (vintage) of; its own id if it is the only one. The releases are at "
+        "/v1/datasets/{id}/vintages.")})
+    released_on = fields.Date(allow_none=True, metadata={
+        "description": "Publication or retrieval date (the last day of the month where only the month is known); "
+                       "null if unknown."})
+    release = fields.String(allow_none=True, metadata={"description": "What the date is, what the figures are."})
 
 
 class DatasetPageSchema(ma.Schema):
     data = fields.List(fields.Nested(DatasetSchema))
     meta = fields.Nested(PageMetaSchema)
+
+
+class VintageSchema(ma.Schema):
+    id = fields.String()
+    title = fields.String()
+    released_on = DatasetSchema._declared_fields["released_on"]
+    release = DatasetSchema._declared_fields["release"]
+    loaded_at = UtcDateTime()
+    coverage = fields.String(allow_none=True)
+    first_year = fields.Integer(allow_none=True)
+    last_year = fields.Integer(allow_none=True)
+    places = fields.Integer()
+    partners = fields.Integer()
+    figures = fields.Integer(metadata={"description": "Figures with a value."})
+    newest = fields.Boolean(metadata={"description": "The newest release: what is served without as_of."})
+
+
+class VintagesSchema(ma.Schema):
+    series = fields.String()
+    releases = fields.List(fields.Nested(VintageSchema), metadata={"description": "Newest first."})

@@ -1,6 +1,7 @@
 """Arguments and response parts that every resource shares."""
 
 import re
+from datetime import date
 
 import marshmallow as ma
 from marshmallow import fields, validate
@@ -11,6 +12,16 @@ from models.observation import figure
 YEARS = validate.Range(1900, 2100)
 ASCII_INTEGER = re.compile(r"-?[0-9]+")
 STATUSES = ["ok", "suppressed", "not_available", "rounded", "derived", "conflicting"]
+
+PARTNER = fields.String(load_default="WLD", validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]{0,7}$"), metadata={
+    "description": "A trade partner by any code it is known by: ISO 3166-1 alpha-3 (CAN) or alpha-2 (CA), a Census "
+                   "country code (1220), G-… for a group of countries (G-EU), WLD for the world (default). "
+                   "The codes are listed at /v1/partners."})
+AS_OF = fields.Date(validate=validate.Range(date(1900, 1, 1), date(2100, 12, 31)),
+                    metadata={"description": (
+                        "YYYY-MM-DD: the figures as known on that date, from the releases of the series published by "
+                        "then (the newest that covers each place and year); files without a release date are left "
+                        "out. Default: every release.")})
 
 
 class IntegerArg(fields.Integer):

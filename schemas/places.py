@@ -7,6 +7,8 @@ from webargs.fields import DelimitedList
 from models.growth import UNITS
 from models.observation import INDICATORS
 from schemas.common import (
+    AS_OF,
+    PARTNER,
     YEARS,
     Figure,
     IntegerArg,
@@ -193,8 +195,10 @@ class StateExportsArgs(SeriesArgs, UnitsArgs, PerArgs):
         "description": "The NAICS codes of this many digits, which add up to ALL without overlap; 0 = ALL. A range "
                        "such as 31-33 is left out where the data also hold the two-digit codes it spans (31, 32, "
                        "33); see `aggregate` in /v1/industries."})
-    partner = fields.String(load_default="WLD", validate=validate.Regexp(r"^(WLD|\d{4})$"),
-                            metadata={"description": "Census country code, or WLD for the world (default)."})
+    partner = PARTNER
+    as_of = AS_OF
+    revisions = fields.Boolean(load_default=False, metadata={
+        "description": "true: each point lists every release's figure of it (revisions), newest first."})
 
     @ma.validates_schema
     def one_selector(self, data, **kwargs):
@@ -214,10 +218,24 @@ class StateMetrosArgs(PageArgs):
 
 
 
+class RevisionSchema(ma.Schema):
+    dataset = fields.String()
+    released_on = fields.String(allow_none=True, metadata={"format": "date"})
+    value = Figure(allow_none=True)
+    status = fields.String(allow_none=True, metadata={
+        "description": "null with a null value: the release covers the place and year but gives no figure for the "
+                       "partner (no exports, as that release has it)."})
+
+
 class StatePointSchema(PointSchema):
     industry = fields.String(metadata={"description": "NAICS code, HS code (HS…), or ALL."})
     industry_title = fields.String(allow_none=True)
-    partner = fields.String(metadata={"description": "Census country code, or WLD for the world."})
+    partner = fields.String(metadata={"description": "The partner's canonical code (ISO 3166 alpha-3, G-… for a "
+                                                     "group), WLD for the world."})
+    released_on = fields.String(allow_none=True, metadata={
+        "format": "date", "description": "The release date of the dataset the figure comes from; null if unknown."})
+    revisions = fields.List(fields.Nested(RevisionSchema), metadata={
+        "description": "With revisions=true: every release's figure of this point that covers it, newest first."})
 
 
 class StateSeriesSchema(SeriesSchema):

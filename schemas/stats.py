@@ -6,6 +6,8 @@ from marshmallow import fields, validate
 from models.stats import TIES
 from models.territory import SCOPES
 from schemas.common import (
+    AS_OF,
+    PARTNER,
     YEARS,
     ChangeSchema,
     Figure,
@@ -37,6 +39,8 @@ class GrowthArgs(FormatArgs):
 
 class StateGrowthArgs(GrowthArgs):
     industry = fields.String(load_default="ALL", validate=INDUSTRY)
+    partner = PARTNER
+    as_of = AS_OF
 
 
 class GrowthSchema(ma.Schema):
@@ -92,10 +96,15 @@ class MetroRankingArgs(RankingArgs):
     type = fields.String(validate=validate.OneOf(["metropolitan", "micropolitan"]))
     state = fields.String(validate=validate.Length(1, 30), metadata={
         "description": "Only metros with this principal state (USPS OR or FIPS 41), ranked among themselves."})
+    as_of = fields.Date(validate=AS_OF.validate, metadata={"description": (
+        "YYYY-MM-DD: rank the newest release of ITA's series published by then (ita-metro-exports-2012-2021 from "
+        "2023-01-31, ita-metro-exports from 2025-03-08).")})
 
 
 class StateRankingArgs(RankingArgs):
     industry = fields.String(load_default="ALL", validate=INDUSTRY)
+    partner = PARTNER
+    as_of = AS_OF
 
 
 class RankedSchema(ma.Schema):

@@ -126,6 +126,16 @@ def of_the_moment(value):
     return LOAD_TIME.sub("(load time)", value) if isinstance(value, str) else value
 
 
+def problem(response, status: int) -> dict:
+    """The body of a test client's problem+json answer, checked: status, media type, type and instance."""
+    assert response.status_code == status
+    assert response.mimetype == PROBLEM
+    body = response.get_json(force=True)
+    assert body["status"] == status and body["type"] == "about:blank"
+    assert body["instance"] == response.request.path
+    return body
+
+
 def report(request, line: str) -> None:
     """Print a figure for the person running the tests, through pytest's output capture."""
     capture = request.config.pluginmanager.getplugin("capturemanager")

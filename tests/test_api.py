@@ -4,17 +4,7 @@ import csv
 import io
 
 import pytest
-
-PROBLEM = "application/problem+json"
-
-
-def problem(response, status):
-    assert response.status_code == status
-    assert response.mimetype == PROBLEM
-    body = response.get_json(force=True)
-    assert body["status"] == status and body["type"] == "about:blank"
-    assert body["instance"] == response.request.path
-    return body
+from helpers import problem
 
 
 def test_search_metros_over_current_and_former_titles(client):
@@ -282,8 +272,10 @@ def test_code_lists_and_datasets(client):
                              "parent": "336", "aggregate": False}]
     assert client.get("/v1/industries?q=transport").get_json()["data"][0]["code"] == "336"
     partners = {p["code"]: p for p in client.get("/v1/partners?page_size=500").get_json()["data"]}
-    assert partners["CAN"] == {"code": "CAN", "name": "Canada", "kind": "country"}
-    assert partners["WLD"] == {"code": "WLD", "name": "World", "kind": "world"}
+    assert {k: partners["CAN"][k] for k in ("code", "name", "kind", "iso2", "codes")} == {
+        "code": "CAN", "name": "Canada", "kind": "country", "iso2": "CA",
+        "codes": [{"code": "1220", "system": "census"}, {"code": "CA", "system": "iso2"}]}
+    assert partners["WLD"]["name"] == "World" and partners["WLD"]["kind"] == "world"
     datasets = client.get("/v1/datasets?page_size=100").get_json()
     assert "ita-metro-exports" in [d["id"] for d in datasets["data"]]
     body = client.get("/v1/datasets/brookings-export-monitor-2018").get_json()

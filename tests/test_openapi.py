@@ -106,7 +106,8 @@ def test_list_parameters_are_documented_as_generated_clients_send_them():
                      ("/v1/metros/exports", "code"), ("/v1/metros/indicators", "code"),
                      ("/v1/metros/indicators", "name"), ("/v1/states/exports", "code"), ("/v1/states/exports", "industry"),
                      *(("/v1/observations", name) for name in ("dataset", "indicator", "kind", "code", "industry",
-                                                              "partner"))}
+                                                              "partner")),
+                     ("/v1/partners", "kind"), ("/v1/states/{code}/partners", "kind")}
     for path, name in lists:
         (parameter,) = [p for p in OPERATIONS[path]["parameters"] if p["name"] == name]
         assert (parameter["style"], parameter["explode"]) == ("form", True)

@@ -124,10 +124,9 @@ def test_exports_per_person_name_the_population_dataset(client):
 
 def test_wrong_but_plausible_requests_say_what_exists(client):
     assert errors(client.get("/v1/states/CA/exports?partner=1220")) == {
-        "partner": ["California has no exports figures for partner CAN; partners with figures: WLD"]}
+        "partner": ["no figures for the exports of California to Canada (CAN) in any year"]}
     assert errors(client.get("/v1/states/OR/exports?partner=1220&dataset=census-state-exports-2012")) == {
-        "partner": [("Oregon has no exports figures for partner CAN in census-state-exports-2012; partners with "
-                    "figures: WLD")]}
+        "partner": ["no figures for the exports of Oregon to Canada (CAN) in any year in census-state-exports-2012"]}
     assert [p["value"] for p in client.get("/v1/states/OR/exports?partner=1220&industry=336").get_json()["data"]] == [
         301477180]
     assert errors(client.get("/v1/states/OR/exports?industry=336,9999")) == {

@@ -3,7 +3,8 @@ partner codes, the vintage select builders, and cross-checks on the real files (
 
 import csv
 import shutil
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -12,9 +13,11 @@ from helpers import FIXTURES, REAL_DATA, figure, rejection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Dataset, Geography, Observation, Partner
+from api.db import STATE
+from models import Dataset, Geography, Observation, Partner, figures
+from models.engine import Snapshot
 from models.observation import members, partner_code
-from models.vintages import figures, releases, revisions, sole_releases
+from models.vintages import newest, releases, series_named, sole_releases
 
 SERIES = "census-state-exports-by-partner"
 INITIAL, REVISED, CURRENT = (f"{SERIES}-2014-2018", f"{SERIES}-2015-2019", f"{SERIES}-2016-2025")
@@ -120,32 +123,68 @@ def test_reference_file_rows_each_have_a_reason_and_resolve():
 
 # --- vintages on the fixtures ----------------------------------------------------------------------------------------
 
+@contextmanager
+def snapshot(engine):
+    with engine.connect() as connection:
+        yield Snapshot(connection, *connection.execute(STATE).first())
+
+
+def known_on(engine, as_of, partner="WLD", year=2018, place="50") -> list[tuple]:
+    """(release, value, status) of a state's figure for a partner as known on `as_of`, through models.figures."""
+    with snapshot(engine) as s:
+        ids = tuple(r.id for r in figures.releases(s)[SERIES] if as_of is None or r.released_on <= as_of)
+        places = figures.known_places(s, SERIES, ids, ("state",), partner, "ALL", False).known
+    return [(k.dataset, k.value, k.status) for (code, y), k in places.items() if code == place and y == year]
+
+
 def test_figures_as_known_on_a_date(engine):
-    vermont = geography_id(engine, "state", "50")
-
-    def known(as_of, partner="WLD", year=2018):
-        return [(r[0], r[7], r[8]) for r in rows(engine, figures(SERIES, as_of, geography_ids=[vermont],
-                                                                  partners=[partner], years=[year]))]
-
-    assert known(date(2019, 3, 30)) == []
-    assert known(date(2019, 3, 31)) == [(INITIAL, 2919609347, "ok")]
-    assert known(date(2020, 10, 21)) == [(REVISED, 2920494845, "ok")]
-    assert known(None) == [(CURRENT, 2920494845, "derived")]
-    assert known(date(2020, 12, 31), "CAN", 2019) == [(REVISED, 1194447463, "ok")]
-    assert known(None, "CAN", 2019) == [(CURRENT, 1014842951, "ok")]
-    # A group is only in the 2015-2019 release: the newer one covers Vermont 2019 and lists no figure for it.
-    assert known(date(2021, 1, 1), "G-EUR", 2019) == [(REVISED, 457255334, "ok")]
-    assert known(None, "G-EUR", 2019) == []
+    assert known_on(engine, date(2019, 3, 30)) == []
+    assert known_on(engine, date(2019, 3, 31)) == [(INITIAL, 2919609347, "ok")]
+    assert known_on(engine, date(2020, 10, 21)) == [(REVISED, 2920494845, "ok")]
+    assert known_on(engine, None) == [(CURRENT, 2920494845, "derived")]
+    assert known_on(engine, date(2020, 12, 31), "CAN", 2019) == [(REVISED, 1194447463, "ok")]
+    assert known_on(engine, None, "CAN", 2019) == [(CURRENT, 1014842951, "ok")]
+    # Groups are only in the 2015-2019 release: the newer one never names them, so it says nothing about them.
+    assert known_on(engine, date(2021, 1, 1), "G-EUR", 2019) == known_on(engine, None, "G-EUR", 2019) == [
+        (REVISED, 457255334, "ok")]
 
 
 def test_revisions_of_a_figure(engine):
-    vermont = geography_id(engine, "state", "50")
-    found = [(r[0], r[1], r[3], r[4], r[5]) for r in rows(engine, revisions(SERIES, vermont, "CAN", years=[2018]))]
-    assert found == [(CURRENT, date(2026, 3, 31), 2018, 1, 1270122715),
-                     (REVISED, date(2020, 10, 21), 2018, 2, 1270122715),
-                     (INITIAL, date(2019, 3, 31), 2018, 3, 1268891327)]
-    found = [(r[0], r[4], r[5]) for r in rows(engine, revisions(SERIES, vermont, "G-EUR", years=[2019]))]
-    assert found == [(CURRENT, 1, None), (REVISED, 2, 457255334)]
+    with snapshot(engine) as s:
+        ids = tuple(r.id for r in figures.releases(s)[SERIES])
+        canada = figures.known_places(s, SERIES, ids, ("state",), "CAN", "ALL", False).known["50", 2018]
+        europe = figures.known_places(s, SERIES, ids, ("state",), "G-EUR", "ALL", False).known["50", 2019]
+    assert [(r.dataset, r.released_on, r.value) for r in canada.revisions] == [
+        (CURRENT, date(2026, 3, 31), 1270122715), (REVISED, date(2020, 10, 21), 1270122715),
+        (INITIAL, date(2019, 3, 31), 1268891327)]
+    assert [(r.dataset, r.value) for r in europe.revisions] == [(REVISED, 457255334)]
+
+
+Row = namedtuple("Row", "dataset_id geography_id partner year value status")
+ORDER = [("new", date(2026, 3, 31)), ("old", date(2020, 10, 21))]
+
+
+@pytest.mark.parametrize("rows, listed, expected", [
+    # the newest release that covers the place and year answers
+    ([Row("new", 1, "WLD", 2019, 10, "derived"), Row("old", 1, "WLD", 2019, 9, "ok"), Row("new", 1, "CAN", 2019, 4, "ok"),
+      Row("old", 1, "CAN", 2019, 3, "ok")], {"new": {"WLD", "CAN"}, "old": {"WLD", "CAN"}},
+     {(1, "WLD", 2019): ("new", 10, [("new", 10), ("old", 9)]), (1, "CAN", 2019): ("new", 4, [("new", 4), ("old", 3)])}),
+    # it covers the year and lists the partner but gives no figure: no exports then, not the old figure
+    ([Row("new", 1, "WLD", 2019, 10, "derived"), Row("old", 1, "WLD", 2019, 9, "ok"), Row("old", 1, "CAN", 2019, 3, "ok")],
+     {"new": {"WLD", "CAN"}, "old": {"WLD", "CAN"}},
+     {(1, "WLD", 2019): ("new", 10, [("new", 10), ("old", 9)])}),
+    # it never names the partner: the older release answers
+    ([Row("new", 1, "WLD", 2019, 10, "derived"), Row("old", 1, "WLD", 2019, 9, "ok"), Row("old", 1, "G-EU", 2019, 3, "ok")],
+     {"new": {"WLD"}, "old": {"WLD", "G-EU"}},
+     {(1, "WLD", 2019): ("new", 10, [("new", 10), ("old", 9)]), (1, "G-EU", 2019): ("old", 3, [("old", 3)])}),
+    # it does not cover the year: the older release answers; a suppressed figure is known as suppressed
+    ([Row("new", 1, "WLD", 2020, 10, "derived"), Row("old", 1, "WLD", 2019, None, "suppressed")],
+     {"new": {"WLD"}, "old": {"WLD"}},
+     {(1, "WLD", 2020): ("new", 10, [("new", 10)]), (1, "WLD", 2019): ("old", None, [("old", None)])}),
+])
+def test_newest_release_that_covers_and_lists(rows, listed, expected):
+    found = newest(rows, ORDER, {d: frozenset(p) for d, p in listed.items()})
+    assert {key: (k.dataset, k.value, [(r.dataset, r.value) for r in k.revisions]) for key, k in found.items()} == expected
 
 
 def test_releases_of_each_series(engine):
@@ -156,6 +195,8 @@ def test_releases_of_each_series(engine):
             ("ita-metro-exports", date(2025, 3, 8)), ("ita-metro-exports-2012-2021", date(2023, 1, 31))]
         sole = set(session.scalars(sole_releases()))
         series = dict(session.execute(select(Dataset.id, Dataset.series)).all())
+        assert [session.scalar(series_named(n)) for n in (SERIES, INITIAL, "ita-metro-exports", "nothing")] == [
+            SERIES, SERIES, "ita-metro-exports", None]
     assert "census-state-exports-2012" in sole and series["census-state-exports-2012"] == "census-state-exports-2012"
     assert not sole & {INITIAL, REVISED, CURRENT, TOP25_2018, TOP25_2020, "ita-metro-exports"}
 
@@ -373,39 +414,6 @@ def test_check_figures_of_the_data_readme(real):
             totals[year] += v if p == "WLD" else 0
     assert (world[TOP25_2018][2018], world[TOP25_2020][2018], world[TOP25_2020][2020]) == (
         1664055600000, 1665688470000, 1431406410000)
-
-
-@pytest.mark.realdata
-@pytest.mark.parametrize("as_of, year, expected", [(date(2020, 10, 21), 2019, {"CAN": 32, "MEX": 7, "CHN": 3}),
-                                                   (date(2019, 3, 31), 2018, {"CAN": 33, "MEX": 7, "CHN": 4}),
-                                                   (None, 2024, {"CAN": 32, "MEX": 9, "CHN": 4})])
-def test_top_destination_of_each_state_as_known_then(real, as_of, year, expected):
-    """The README's counts, through the vintage select builder: the release known on the date answers."""
-    with Session(real) as session:
-        states = list(session.scalars(select(Geography.id).where(Geography.kind == "state")))
-        kinds = dict(session.execute(select(Partner.code, Partner.kind)).all())
-        top = {}
-        for r in session.execute(figures(SERIES, as_of, geography_ids=states, years=[year])):
-            if kinds[r.partner] == "country" and r.value > top.get(r.geography_id, (0, ""))[0]:
-                top[r.geography_id] = (r.value, r.partner)
-    counts = Counter(p for _, p in top.values())
-    assert len(top) == 53 and {p: counts[p] for p in expected} == expected
-
-
-@pytest.mark.realdata
-def test_oregon_2019_as_first_published_and_as_revised(real):
-    oregon = geography_id(real, "state", "41")
-
-    def known(as_of):
-        return [(r[0], r[7]) for r in rows(real, figures(SERIES, as_of, geography_ids=[oregon], partners=["WLD"],
-                                                         years=[2019]))]
-
-    assert known(date(2020, 10, 20)) == []
-    assert known(date(2020, 10, 21)) == known(date(2026, 3, 30)) == [(REVISED, 23599198269)]
-    assert known(date(2026, 3, 31)) == known(None) == [(CURRENT, 25879518752)]
-    assert round(25879518752 / 23599198269 - 1, 3) == 0.097
-    found = [(r[0], r[5]) for r in rows(real, revisions(SERIES, oregon, "WLD", years=[2019]))]
-    assert found == [(CURRENT, 25879518752), (REVISED, 23599198269)]
 
 
 @pytest.mark.realdata

@@ -373,8 +373,8 @@ def test_years_default_to_the_latest_and_the_first_and_last_the_data_have(client
     assert client.get("/v1/rankings/metros").get_json()["year"] == 2023
     body = client.get("/v1/rankings/metros?by=growth").get_json()
     assert (body["start_year"], body["end_year"]) == (2005, 2023)
-    body = client.get("/v1/rankings/states").get_json()  # the Census datasets' latest year: 2019 (Oregon only)
-    assert (body["year"], [(r["code"], r["value"]) for r in body["data"]]) == (2019, [("41", 22845120417)])
+    body = client.get("/v1/rankings/states").get_json()  # the latest year of state exports: 2023 (Texas only)
+    assert (body["year"], [(r["code"], r["value"]) for r in body["data"]]) == (2023, [("48", 449382761930)])
     body = client.get("/v1/stats/summary").get_json()
     assert (body["year"], body["base_year"]) == (2023, 2022)
     assert body["with_unallocated"]["total"] == NATIONAL_2023
