@@ -45,6 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
         CACHE_TIMEOUT=3600,
         CACHE_MAX_BYTES=32 * 1024 * 1024,
         CACHE_KEY_PREFIX="metro-exports:",
+        # The figures many requests share, remembered per data version (models/figures.py): the memory they may
+        # take in each process (bytes).
+        FIGURES_MAX_BYTES=64 * 1024 * 1024,
         # Shared state across workers and hosts (response cache, rate-limit counters); None = in-process. Redis may
         # fail: each call gives up after REDIS_TIMEOUT seconds, and the cache is then skipped for REDIS_RETRY_AFTER.
         REDIS_URL=None,
@@ -99,8 +102,10 @@ def create_app(config: dict | None = None) -> Flask:
     )
     from api.problems import Api
     from loaders.cli import data
+    from models import figures
 
     db.init_app(app)
+    figures.REMEMBERED.max_bytes = app.config["FIGURES_MAX_BYTES"]  # one store per process, whatever the app
     caching.init_app(app)
     # before_request hooks run in this order: check the request cheaply, count it, then negotiate its format.
     security.init_app(app)

@@ -5,9 +5,11 @@ partners with their codes.
 
 Each function takes a snapshot of the store (models.engine.Snapshot: a connection and the data version it sees) and
 returns an immutable value that depends only on that version and the other arguments, so any caller may use it at
-any time. Each keeps its most recently used results, a bounded number of them (sizes in bench/README.md).
+any time. Their results are kept together, bounded by the memory they hold (REMEMBERED; bench/memo_bench.py measures
+what each costs to compute and to keep).
 """
 
+import gc
 import sys
 import threading
 from collections import Counter, OrderedDict, defaultdict, namedtuple
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import wraps
-from types import MappingProxyType
+from types import FunctionType, MappingProxyType, ModuleType
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
@@ -40,28 +42,65 @@ from models.territory import SCOPES, Scope, within
 from models.vintages import sole_releases
 
 
-def per_version(maxsize: int) -> Callable:
-    """Remember a function of (snapshot, *args) per (data version, *args): the `maxsize` most recently used."""
-    def decorator(function: Callable) -> Callable:
-        results: OrderedDict[tuple, object] = OrderedDict()
-        lock = threading.Lock()
+class Remembered:
+    """The results of the functions below, per (function, data version, arguments), in one store bounded by the
+    memory they hold (footprint()): the least recently used go first, O(1) per entry."""
 
-        @wraps(function)
-        def wrapper(snapshot: Snapshot, *args):
-            key = (snapshot.version, *args)
-            with lock:
-                if key in results:
-                    results.move_to_end(key)
-                    return results[key]
-            value = function(snapshot, *args)
-            with lock:
-                results[key] = value
-                while len(results) > maxsize:
-                    results.popitem(last=False)
-            return value
-        wrapper.results = results
-        return wrapper
-    return decorator
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.entries: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+        self.size = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, compute: Callable[[], object]) -> object:
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key][0]
+        value = compute()
+        held = footprint(value)
+        with self.lock:
+            if key not in self.entries and held <= self.max_bytes:
+                self.entries[key] = (value, held)
+                self.size += held
+                while self.size > self.max_bytes:
+                    self.size -= self.entries.popitem(last=False)[1][1]
+        return value
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+
+ATOMS = (str, bytes, int, float, bool, type(None), date)
+SHARED = (type, ModuleType, FunctionType)
+
+
+def footprint(value: object) -> int:
+    """The bytes a value holds: every object it reaches, counted once (objects it shares with others, such as
+    interned strings, are counted too, so this is an upper bound)."""
+    seen, pending, total = set(), [value], 0
+    while pending:
+        item = pending.pop()
+        if id(item) in seen or isinstance(item, SHARED):
+            continue
+        seen.add(id(item))
+        total += (sys.getsizeof(item) + 15) & ~15  # as the allocator hands it out: in multiples of 16 bytes
+        if not isinstance(item, ATOMS):
+            pending.extend(gc.get_referents(item))
+    return total
+
+
+REMEMBERED = Remembered(64 * 1024 * 1024)  # the app sets FIGURES_MAX_BYTES at start-up
+
+
+def per_version(function: Callable) -> Callable:
+    """Remember a function of (snapshot, *args) per (data version, *args), in REMEMBERED."""
+    @wraps(function)
+    def wrapper(snapshot: Snapshot, *args):
+        return REMEMBERED.get((function, snapshot.version, *args), lambda: function(snapshot, *args))
+    return wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +115,7 @@ class Source:
     dollar_basis: str | None
 
 
-@per_version(maxsize=4)
+@per_version
 def provenance(snapshot: Snapshot) -> MappingProxyType:
     """{dataset id: Source} for every loaded dataset."""
     rows = snapshot.connection.execute(select(Dataset.id, Dataset.title, Dataset.publisher, Dataset.source_url,
@@ -84,14 +123,14 @@ def provenance(snapshot: Snapshot) -> MappingProxyType:
     return MappingProxyType({r.id: Source(*r) for r in rows})
 
 
-@per_version(maxsize=64)
+@per_version
 def exports_indicator(snapshot: Snapshot, dataset: str) -> str | None:
     """The exports indicator a dataset holds (goods, or goods and services), or None if it holds none."""
     return snapshot.connection.scalar(select(Observation.indicator).where(
         Observation.dataset_id == dataset, Observation.indicator.in_(EXPORTS)).limit(1))
 
 
-@per_version(maxsize=4)
+@per_version
 def state_datasets(snapshot: Snapshot) -> tuple[str, ...]:
     """The datasets with state figures of goods exports (the Census ones) that are the sole release of their series
     (models.vintages.figures combines the releases of one), in id order."""
@@ -110,7 +149,7 @@ class NationalTotals:
     reasons: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # year → why it has no total
 
 
-@per_version(maxsize=64)
+@per_version
 def national(snapshot: Snapshot, dataset: str, indicator: str, industry: str = ALL_INDUSTRIES,
              partner: str = WORLD) -> NationalTotals:
     """National totals per year for a dataset: its United States row where it has one (Census files), else the sum
@@ -143,7 +182,7 @@ class Nation:
     sum_of_places: MappingProxyType  # year → the sum of the places' figures (= the totals, unless a row is given)
 
 
-@per_version(maxsize=64)
+@per_version
 def nation(snapshot: Snapshot, dataset: str, indicator: str, industry: str = ALL_INDUSTRIES) -> Nation:
     """The national series of a dataset: the national totals shares divide by (national()), with the places they
     cover."""
@@ -170,7 +209,7 @@ def nation(snapshot: Snapshot, dataset: str, indicator: str, industry: str = ALL
         MappingProxyType({y: sum(p.value(y) for p in parts if p.value(y) is not None) for y in years}))
 
 
-@per_version(maxsize=64)
+@per_version
 def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
            industry: str = ALL_INDUSTRIES, partner: str = WORLD) -> tuple[Place, ...]:
     """Every place of `kinds` with its figures in every year of a dataset, in code order."""
@@ -183,7 +222,7 @@ def places(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, .
                  for (kind, code), p in sorted(found.items(), key=lambda item: item[0][1]))
 
 
-@per_version(maxsize=256)
+@per_version
 def years(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...],
           industry: str = ALL_INDUSTRIES) -> tuple[int, ...]:
     """The years in which some place of `kinds` has a figure (not null) in the dataset, in order: what `year`,
@@ -197,14 +236,14 @@ def state_years(snapshot: Snapshot, datasets: tuple[str, ...], industry: str) ->
     return tuple(sorted({y for d in datasets for y in years(snapshot, d, "exports_goods", ("state",), industry)}))
 
 
-@per_version(maxsize=256)
+@per_version
 def changes(snapshot: Snapshot, dataset: str, indicator: str, kinds: tuple[str, ...], start: int,
             end: int) -> MappingProxyType:
     """{code: Change from `start` to `end`} for every place of `places` (growth and CAGR rankings of any kind)."""
     return MappingProxyType({p.code: p.change(start, end) for p in places(snapshot, dataset, indicator, kinds)})
 
 
-@per_version(maxsize=64)
+@per_version
 def over_territory(snapshot: Snapshot, dataset: str, indicator: str, scope_id: str | None) -> NationalTotals:
     """National totals per year over the territory of a place's series, where `dataset` gives them
     (models.territory: Puerto Rico's metros divide their population by the United States and Puerto Rico rows);
@@ -223,7 +262,7 @@ def over_territory(snapshot: Snapshot, dataset: str, indicator: str, scope_id: s
     return NationalTotals(MappingProxyType(totals), how.definition, MappingProxyType(reasons))
 
 
-@per_version(maxsize=64)
+@per_version
 def states_total(snapshot: Snapshot, dataset: str, indicator: str, industry: str, partner: str,
                  scope_id: str | None) -> NationalTotals:
     """Per year, a dataset's figures summed over the states of a territory (the 50 states and DC, or with Puerto
@@ -235,16 +274,11 @@ def states_total(snapshot: Snapshot, dataset: str, indicator: str, industry: str
             "none: shares of state exports are over the 50 states and DC (or those and Puerto Rico, for Puerto "
             "Rico); other territories are in neither"))
     scope, o = SCOPES[scope_id], Observation
-    names = dict(snapshot.connection.execute(
-        select(Geography.code, Geography.name).where(Geography.kind == "state", within(scope))).all())
-    rows = (select(o.year, Geography.code).join(Geography, Geography.id == o.geography_id)
-            .where(o.dataset_id == dataset, o.indicator == indicator, Geography.kind == "state", within(scope)))
-    covered: dict[int, set[str]] = {}
-    for year, code in snapshot.connection.execute(rows.distinct()):
-        covered.setdefault(year, set()).add(code)
+    names, covered = states_covered(snapshot, dataset, indicator, scope_id)
     values: dict[int, dict[str, float | None]] = {year: {} for year in covered}
     for year, code, value in snapshot.connection.execute(
-            rows.add_columns(o.value).where(o.industry == industry, o.partner == partner)):
+            _state_rows(dataset, indicator, scope).add_columns(o.value).where(o.industry == industry,
+                                                                             o.partner == partner)):
         values[year][code] = value
     totals, reasons = {}, {}
     for year in sorted(covered):
@@ -263,18 +297,38 @@ def states_total(snapshot: Snapshot, dataset: str, indicator: str, industry: str
         MappingProxyType(reasons))
 
 
+@per_version
+def states_covered(snapshot: Snapshot, dataset: str, indicator: str, scope_id: str) -> tuple[MappingProxyType,
+                                                                                             MappingProxyType]:
+    """The states of a territory ({code: name}), and per year those a dataset has figures of (any industry or
+    partner): what every industry's states_total() checks its figures against."""
+    scope = SCOPES[scope_id]
+    names = dict(snapshot.connection.execute(
+        select(Geography.code, Geography.name).where(Geography.kind == "state", within(scope))).all())
+    covered: dict[int, set[str]] = defaultdict(set)
+    for year, code in snapshot.connection.execute(_state_rows(dataset, indicator, scope).distinct()):
+        covered[year].add(code)
+    return MappingProxyType(names), MappingProxyType({year: frozenset(codes) for year, codes in covered.items()})
+
+
+def _state_rows(dataset: str, indicator: str, scope: Scope):
+    o = Observation
+    return (select(o.year, Geography.code).join(Geography, Geography.id == o.geography_id)
+            .where(o.dataset_id == dataset, o.indicator == indicator, Geography.kind == "state", within(scope)))
+
+
 def _listed(names: list[str]) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
-@per_version(maxsize=4)
+@per_version
 def points(snapshot: Snapshot) -> MappingProxyType:
     """{geography id: {lat, lon, vintage}}: every CBSA's internal point (models.delineation.map_points)."""
     return MappingProxyType({r.id: MappingProxyType({"lat": r.intpt_lat, "lon": r.intpt_lon, "vintage": r.vintage})
                              for r in snapshot.connection.execute(map_points())})
 
 
-@per_version(maxsize=4)
+@per_version
 def heirs(snapshot: Snapshot) -> MappingProxyType:
     """{geography id: the current CBSA holding most of its land (kind, code, name)} for every retired CBSA that has
     one (models.delineation.successor)."""
@@ -304,7 +358,7 @@ class Universe:
     aliases: MappingProxyType  # code outside the universe → the universe's code for that area
 
 
-@per_version(maxsize=32)
+@per_version
 def universe(snapshot: Snapshot, year: int) -> Universe:
     areas = tuple(Area(r.code, r.title, r.territory, r.land_area_m2, r.source)
                   for r in snapshot.connection.execute(in_force(year)))
@@ -320,7 +374,7 @@ class Denominator:
     reason: str | None  # why value is None
 
 
-@per_version(maxsize=64)
+@per_version
 def denominator(snapshot: Snapshot, measure: str, scope_id: str, year: int) -> Denominator:
     """The national figure of a measure over a territory in a year (models.territory), or None with the reason:
     the sources have none for the year, or lack one of the rows it is made of."""
@@ -387,7 +441,7 @@ class Release:
     release: str | None
 
 
-@per_version(maxsize=4)
+@per_version
 def releases(snapshot: Snapshot) -> MappingProxyType:
     """{series: its releases, newest first (undated last)} for every dataset."""
     found: dict[str, list[Release]] = defaultdict(list)
@@ -398,7 +452,7 @@ def releases(snapshot: Snapshot) -> MappingProxyType:
     return MappingProxyType({series: tuple(found[series]) for series in sorted(found)})
 
 
-@per_version(maxsize=8)
+@per_version
 def release_coverage(snapshot: Snapshot, series: str) -> MappingProxyType:
     """{release: its first and last year, places, partners and figures} for the releases of a series."""
     return MappingProxyType({r.dataset_id: MappingProxyType(dict(r._mapping))
@@ -410,13 +464,13 @@ def release(snapshot: Snapshot, dataset: str) -> Release | None:
     return next((r for found in releases(snapshot).values() for r in found if r.id == dataset), None)
 
 
-@per_version(maxsize=64)
+@per_version
 def listed(snapshot: Snapshot, dataset: str) -> frozenset[str]:
     """The partners a dataset gives any figure for."""
     return frozenset(p for _, p in snapshot.connection.execute(vintages.listed([dataset])))
 
 
-@per_version(maxsize=32)
+@per_version
 def series_cells(snapshot: Snapshot, series: str, partner: str = WORLD, industry: str = ALL_INDUSTRIES) -> tuple:
     """Every release's figures (vintages.Cell) for `partner` and for the world (which say what each release covers):
     what vintages.newest() reads for that partner's figures as known on a date. Strings are interned: the same few
@@ -434,7 +488,7 @@ def known(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], rows
                            {d: listed(snapshot, d) for d in known_releases})
 
 
-@per_version(maxsize=64)
+@per_version
 def series_national(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], partner: str = WORLD,
                     industry: str = ALL_INDUSTRIES) -> NationalTotals:
     """National totals of a series released several times: each year, the All States row of the newest of
@@ -471,7 +525,7 @@ class KnownPlaces:
     known: MappingProxyType
 
 
-@per_version(maxsize=16)  # fewer than series_cells: an entry is a few times larger
+@per_version
 def known_places(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], kinds: tuple[str, ...],
                  partner: str = WORLD, industry: str = ALL_INDUSTRIES, national: bool = False) -> KnownPlaces:
     """The figures of places of `kinds` for `partner` as known from `known_releases` of a series (newest covering
@@ -510,7 +564,7 @@ class PartnerInfo:
     groups: tuple[str, ...]  # the groups a country is a member of
 
 
-@per_version(maxsize=4)
+@per_version
 def partners(snapshot: Snapshot) -> MappingProxyType:
     """{canonical code: PartnerInfo} for every partner, in code order."""
     connection = snapshot.connection
@@ -529,7 +583,7 @@ def partners(snapshot: Snapshot) -> MappingProxyType:
                                                                 Partner.iso3, Partner.names).order_by(Partner.code))})
 
 
-@per_version(maxsize=16)
+@per_version
 def per(snapshot: Snapshot, indicator: str, dataset: str, kind: str) -> Per:
     """The denominator of ratios per `indicator` (per=population) for places of `kind`, from `dataset`."""
     delineation = snapshot.connection.scalar(select(Dataset.delineation).where(Dataset.id == dataset))
@@ -537,7 +591,7 @@ def per(snapshot: Snapshot, indicator: str, dataset: str, kind: str) -> Per:
                MappingProxyType({p.code: p for p in places(snapshot, dataset, indicator, (kind,))}))
 
 
-@per_version(maxsize=4)
+@per_version
 def principal_states(snapshot: Snapshot) -> MappingProxyType:
     """{CBSA code: the FIPS codes of its principal states} for every CBSA."""
     cbsa, state = Geography.__table__.alias("cbsa"), Geography.__table__.alias("state")
@@ -551,20 +605,20 @@ def principal_states(snapshot: Snapshot) -> MappingProxyType:
     return MappingProxyType(found)
 
 
-@per_version(maxsize=256)
+@per_version
 def kinds(snapshot: Snapshot, dataset: str, indicators: tuple[str, ...]) -> frozenset[str]:
     """The kinds of place (nation, state, metro, unallocated) a dataset has figures of `indicators` for."""
     return frozenset(kind for kind in ("nation", "state", "metro", "unallocated")
                      if snapshot.connection.scalar(has_kind(dataset, indicators, kind)))
 
 
-@per_version(maxsize=4)
+@per_version
 def industry_codes(snapshot: Snapshot) -> frozenset[str]:
     """Every industry code the data hold (/v1/industries)."""
     return frozenset(snapshot.connection.scalars(select(Industry.code)))
 
 
-@per_version(maxsize=4)
+@per_version
 def partner_codes(snapshot: Snapshot) -> MappingProxyType:
     """{any code a partner is known by, upper case: the partner's own code} (models.observation.PartnerCode)."""
     return MappingProxyType(dict(snapshot.connection.execute(select(PartnerCode.code, PartnerCode.partner)).all()))
@@ -578,7 +632,7 @@ class GeographyIndex:
     ids: MappingProxyType  # (kind, code) → id
 
 
-@per_version(maxsize=4)
+@per_version
 def geographies(snapshot: Snapshot) -> GeographyIndex:
     """Every place by id and by kind and code: how observations' place ids become codes, and codes ids."""
     rows = snapshot.connection.execute(select(Geography.id, Geography.kind, Geography.code)).all()

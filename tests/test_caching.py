@@ -229,3 +229,35 @@ def test_shared_caches_get_their_own_freshness(app):
     response = edge.test_client().get("/v1/metros/38900/exports?from=2023")
     assert response.headers["Cache-Control"] == "public, max-age=300, s-maxage=10"
     edge.extensions["store_engine"].dispose()
+
+
+def test_shared_figures_are_bounded_by_the_memory_they_hold(app):
+    """models/figures.py keeps its results in one store bounded in bytes (least recently used out first), and the
+    bytes it counts for an entry are what Python allocates for it (tracemalloc), within a quarter."""
+    import gc
+
+    store, budget = figures.REMEMBERED, figures.REMEMBERED.max_bytes
+    with app.test_request_context():
+        snapshot = db.snapshot()
+        places = lambda: figures.places.__wrapped__(snapshot, "ita-metro-exports", "exports_goods",
+                                                    ("metro", "unallocated"))
+        places()  # its statement compiled and cached by SQLAlchemy, which tracemalloc would count below
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        value = places()
+        allocated = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        assert 0.75 * allocated <= figures.footprint(value) <= 1.25 * allocated
+        try:
+            store.clear()
+            store.max_bytes = 3 * figures.footprint(value) // 2
+            for kinds in (("metro", "unallocated"), ("metro",), ("unallocated",), ("metro", "unallocated")):
+                figures.places(snapshot, "ita-metro-exports", "exports_goods", kinds)
+                assert store.size <= store.max_bytes
+                assert store.size == sum(held for _, held in store.entries.values())
+            kept = [key[4] for key in store.entries if key[0] is figures.places.__wrapped__]
+            assert kept == [("unallocated",), ("metro", "unallocated")]  # the oldest went first, as room was needed
+        finally:
+            store.clear()
+            store.max_bytes = budget
