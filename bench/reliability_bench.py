@@ -5,6 +5,8 @@ workers) over a store built from tests/data:
    answers, the workers that exited, and how long /healthz then took;
 2. 48 Accept header lines of about 8 KB each: the answer and the time per request, next to a plain request;
 3. a private redis-server frozen (SIGSTOP) then stopped, under 4 clients: requests answered, latency, /readyz;
+4. one worker sent 20,000 distinct requests (/v1/states?page=N, each a new response-cache entry, on keep-alive
+   connections): its RSS as they go, and then the median time of an uncached request while the caches are full;
 5. 300 requests from one client address under the default 120 per minute: admitted, and how often
    X-RateLimit-Remaining failed to go down.
 
@@ -164,6 +166,34 @@ def redis_faults(checkout: Path, env: dict, folder: Path, seconds: float) -> Non
         stop(server)
 
 
+def rss(pid: int) -> float:
+    """Resident memory of a process, MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory(checkout: Path, env: dict, folder: Path, requests: int = 20_000) -> None:
+    # a store of the checkout's own schema, built by its own loaders (an older checkout reads other tables)
+    store = f"sqlite:///{folder / 'memory.sqlite'}"
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "data", "build", "--data-dir", str(FIXTURES)],
+                   cwd=checkout, env={**os.environ, "EXPORTS_DATABASE_URL": store}, check=True, capture_output=True)
+    with served(checkout, {**env, "EXPORTS_DATABASE_URL": store}, folder / "memory.log", workers=1) as port:
+        worker = int(subprocess.check_output(["pgrep", "-f", f"127.0.0.1:{port}", "-n"]).split()[0])
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        samples = [f"{rss(worker):.0f}"]
+        for page in range(1, requests + 1):
+            connection.request("GET", f"/v1/states?page={page}")
+            connection.getresponse().read()
+            if page % (requests // 4) == 0:
+                samples.append(f"{rss(worker):.0f}")
+        connection.close()
+        took = [get(port, f"/v1/metros?page_size=2&page={p}&q=a")[2] for p in range(1, 201)]
+        print(f"4. RSS of the worker over {requests:,} distinct requests: {' -> '.join(samples)} MiB; then an uncached "
+              f"request: median {statistics.median(took) * 1000:.1f} ms")
+
+
 def budget(checkout: Path, env: dict, folder: Path) -> None:
     limited = {**env, "EXPORTS_RATELIMIT_ENABLED": "true", "EXPORTS_PROXY_COUNT": "1"}
     limited.pop("EXPORTS_RATELIMIT_LIMIT", None)
@@ -194,6 +224,7 @@ def main() -> None:
         malformed(checkout, env, folder)
         accept(checkout, env, folder)
         redis_faults(checkout, env, folder, args.phase_seconds)
+        memory(checkout, env, folder)
         budget(checkout, env, folder)
 
 
