@@ -115,7 +115,7 @@ class OperationRules(BasePlugin):
             operation["operationId"] = operation_id(view_class, parameters)
             csv = getattr(function, "_csv", None) is not None
             for parameter in parameters:
-                if parameter["name"] == "format":
+                if parameter["name"] == "format" and "json" in parameter["schema"].get("enum", ["json"]):
                     parameter["schema"]["enum"] = ["json", "csv"] if csv else ["json"]
                     parameter["description"] = ("json (the default) or csv; overrides the Accept header "
                                                 "(application/json or text/csv)." if csv else
