@@ -211,7 +211,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkout", type=Path, default=ROOT)
     parser.add_argument("--phase-seconds", type=float, default=10)
+    parser.add_argument("--only", type=int, action="append", choices=range(1, 6), metavar="N",
+                        help="Run only figure N (repeatable; default: all five).")
     args = parser.parse_args()
+    phases = {1: malformed, 2: accept, 3: redis_faults, 4: memory, 5: budget}
     checkout = args.checkout.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -221,11 +224,11 @@ def main() -> None:
         build(create_engine(store), FIXTURES)
         env = {"EXPORTS_DATABASE_URL": store, "EXPORTS_RATELIMIT_LIMIT": "100000 per minute"}
         print(f"checkout: {checkout}")
-        malformed(checkout, env, folder)
-        accept(checkout, env, folder)
-        redis_faults(checkout, env, folder, args.phase_seconds)
-        memory(checkout, env, folder)
-        budget(checkout, env, folder)
+        for number in sorted(args.only or phases):
+            if number == 3:
+                redis_faults(checkout, env, folder, args.phase_seconds)
+            else:
+                phases[number](checkout, env, folder)
 
 
 if __name__ == "__main__":
