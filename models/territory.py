@@ -51,6 +51,10 @@ NATIONAL = {
         "the United States row of census-population-2019 (the 50 states and DC)")),
     ("population", WITH_PR.id): National("census-population-2019", "population", "nation", (
         "the United States row plus the Puerto Rico row of census-population-2019")),
+    ("population_census", STATES.id): National("census-population-2019", "population_census", "nation", (
+        "the United States row of census-population-2019's April 1, 2010 census count (the 50 states and DC)")),
+    ("population_census", WITH_PR.id): National("census-population-2019", "population_census", "nation", (
+        "the United States row plus the Puerto Rico row of census-population-2019's April 1, 2010 census count")),
     ("real_gdp", STATES.id): National("metro-monitor-2021", "real_gdp", "nation", (
         "the United States row of metro-monitor-2021 (the 50 states and DC)")),
     ("jobs", STATES.id): National("metro-monitor-2021", "jobs", "nation", (

@@ -232,6 +232,22 @@ def test_a_puerto_rico_metro_s_population_share_counts_puerto_rico_below_the_lin
         "the United States row of census-population-2019 (the 50 states and DC)")
 
 
+def test_a_puerto_rico_metro_s_census_count_share_counts_puerto_rico_below_the_line(client):
+    """The April 2010 census count too: the file's United States row leaves Puerto Rico out, its Puerto Rico row
+    (3,725,789) is added for a Puerto Rico metro, as for the estimates."""
+    body = client.get("/v1/metros/32420/indicators?name=population_census&units=share"
+                      "&dataset=census-population-2019").get_json()
+    count = client.get("/v1/metros/32420/indicators?name=population_census"
+                       "&dataset=census-population-2019").get_json()["data"][0]["value"]
+    assert [(p["year"], p["value"]) for p in body["data"]] == [(2010, round(100 * count / (308745538 + 3725789), 6))]
+    assert body["units_basis"][0]["denominator"] == (
+        "the United States row plus the Puerto Rico row of census-population-2019's April 1, 2010 census count")
+    body = client.get("/v1/metros/38900/indicators?name=population_census&units=share"
+                      "&dataset=census-population-2019").get_json()
+    assert body["units_basis"][0]["denominator"] == (
+        "the United States row of census-population-2019's April 1, 2010 census count (the 50 states and DC)")
+
+
 def test_a_land_share_is_of_the_nation_s_land(client):
     """The denominator is the land of every state (and Puerto Rico) in the Gazetteer of the delineation's
     boundaries, not of the CBSAs in the store; the fixture's county file holds 17 of those 52: it says so."""
