@@ -2,7 +2,7 @@
 source states and national total, each as known on a date (as_of) from the releases of the series; and what a state
 read (series, growth, rankings) takes for a partner and a date."""
 
-from collections import namedtuple
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from types import MappingProxyType
 
@@ -177,42 +177,33 @@ def has_figures(points: list, places: list[Geography], args: dict) -> None:
            f"{during(first, last)}{where}" + (f"; there are for {figures.spans(given)}" if given else ""))
 
 
-def national(dataset: str, partner_: str, industry: str = ALL_INDUSTRIES) -> figures.NationalTotals:
-    """The national totals a ranking of one dataset's states by share divides by: for a release of a series
-    released several times, its own All States row (none: no share, rather than the sum of its states, which leaves
-    out what Census could not allocate to a state); for another dataset, as lookups.denominators."""
-    snapshot = db.snapshot()
-    release = figures.release(snapshot, dataset)
-    if release is not None and len(figures.releases(snapshot)[release.series]) > 1:
-        values = figures.series_national(snapshot, release.series, (dataset,), partner_, industry).values
-        return figures.NationalTotals(values, f"the All States row of {dataset} ({figures.spans(values) or 'none'})")
-    return lookups.denominators(dataset, "exports_goods", industry, partner_)
-
-
 def state_places(args: dict, years: tuple[int, ...] | None) -> tuple[tuple[Place, ...], list[str],
                                                                      figures.NationalTotals | None]:
     """Every state's figures in `years` (all if None) for a ranking, the datasets they come from, and for by=share
-    the national totals, read as state_figures() reads one state's."""
+    the totals a state's series divides the same figures by (figures.state_shares), read as state_figures() reads
+    one state's."""
     snapshot, industry, as_of = db.snapshot(), args["industry"], args.get("as_of")
     info = partner(args["partner"], "partner")
-    share = args["by"] == "share"
     wanted = (lambda y: True) if years is None else (lambda y: y in years)
     merged: dict[str, Place] = {}
-    used, totals = [], None
+    used, sources = [], defaultdict(set)  # sources: year → the datasets of its figures
     if "dataset" in args:
         dataset = releases(args)[1][0]
         found, used = combine({dataset: figures.places(snapshot, dataset, "exports_goods", ("state",), industry,
                                                        info.code)}, years or range(1900, 2101))
         merged = {p.code: p for p in found}
-        totals = national(dataset, info.code, industry) if share else None
+        for year in {y for p in found for y in p.figures}:
+            sources[year].add(dataset)
     elif industry == ALL_INDUSTRIES:
         series_, known_releases = releases(args)
-        known = figures.known_places(snapshot, series_, known_releases, ("state",), info.code, industry, share)
+        known = figures.known_places(snapshot, series_, known_releases, ("state",), info.code, industry)
         for place in known.places:
             if given := {y: f for y, f in place.figures.items() if wanted(y)}:
                 merged[place.code] = Place(place.code, place.name, MappingProxyType(given), place.kind)
-        used = sorted({known.known[p.code, y].dataset for p in merged.values() for y in p.figures})
-        totals = figures.series_national(snapshot, series_, known_releases, info.code, industry) if share else None
+        for p in merged.values():
+            for y in p.figures:
+                sources[y].add(known.known[p.code, y].dataset)
+        used = sorted({d for found in sources.values() for d in found})
     elif as_of is not None:
         refuse("as_of", "figures by industry come from files without a release date: as_of applies to industry ALL")
     if as_of is None and "dataset" not in args:  # the files by industry, for what the series does not give
@@ -225,24 +216,23 @@ def state_places(args: dict, years: tuple[int, ...] | None) -> tuple[tuple[Place
         for place in found:
             given = {**place.figures, **getattr(merged.get(place.code), "figures", {})}
             merged[place.code] = Place(place.code, place.name, MappingProxyType(given), place.kind)
-        if share and more and not used:
-            totals = lookups.denominators(more[0], "exports_goods", industry, info.code)
+        for dataset, places in rest.items():
+            for year in {y for p in places for y in p.figures if wanted(y)}:
+                sources[year].add(dataset)
         used += more
     if not used and (info.code != WORLD or as_of is not None):
         refuse("partner" if info.code != WORLD else "as_of", f"no figures for the exports of states to {info.name} "
                f"({info.code}) {during(*(years[0], years[-1]) if years else (None, None))}" +
                (f" as known on {as_of}" if as_of else ""))
+    totals = figures.state_shares(snapshot, sources, industry, info.code, merged) if args["by"] == "share" else None
     return tuple(sorted(merged.values(), key=lambda p: p.code)), used or list(filter(None, [args.get("dataset")])), totals
 
 
 def state_years(args: dict) -> tuple[list[int], str]:
-    """The years with state figures a ranking could rank, and what they are, in words (by=share: figures of a
-    release with an All States row, which a share divides by)."""
+    """The years with state figures a ranking could rank, and what they are, in words."""
     found, _, _ = state_places(args, None)
-    what = args.get("dataset", "state exports")
-    if args["by"] == "share":
-        what += " with a national total (All States) in the same release"
-    return sorted({y for p in found for y, (value, _) in p.figures.items() if value is not None}), what
+    return (sorted({y for p in found for y, (value, _) in p.figures.items() if value is not None}),
+            args.get("dataset", "state exports"))
 
 
 @blp.route("/partners")

@@ -13,7 +13,7 @@ import gc
 import sys
 import threading
 from collections import Counter, OrderedDict, defaultdict, namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import wraps
@@ -38,7 +38,7 @@ from models.observation import (
 )
 from models.series import territory as territory_in_words
 from models.stats import Per, Place
-from models.territory import SCOPES, Scope, within
+from models.territory import SCOPES, STATES, Scope, within
 from models.vintages import sole_releases
 
 
@@ -147,6 +147,7 @@ class NationalTotals:
     values: MappingProxyType  # year → total
     definition: str  # what the total is, as a response names it
     reasons: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # year → why it has no total
+    outside: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))  # code → why not its denominator
 
 
 @per_version
@@ -295,6 +296,32 @@ def states_total(snapshot: Snapshot, dataset: str, indicator: str, industry: str
         f"the sum of {scope.definition} in the dataset of each year (the same rows in every year; not the file's "
         f"national row, which some files give with other territories and unallocated exports and some lack)"),
         MappingProxyType(reasons))
+
+
+def state_shares(snapshot: Snapshot, sources: Mapping[int, set[str]], industry: str, partner: str,
+                 codes: Iterable[str]) -> NationalTotals:
+    """What a ranking of states by share divides by, as a state's series does (states_total): per year, the sum of
+    the 50 states and DC in the dataset that year's figures come from (`sources`: year → datasets). Puerto Rico's
+    shares are over the 50 states, DC and Puerto Rico, and other territories are in no share: of `codes`, those
+    outside the 50 states and DC are named in `outside`."""
+    values, reasons, names = {}, {}, {}
+    for year, datasets in sorted(sources.items()):
+        if len(datasets) > 1:
+            reasons[year] = f"the {year} figures come from {', '.join(sorted(datasets))}: no one total over them"
+            continue
+        (dataset,) = datasets
+        names, _ = states_covered(snapshot, dataset, "exports_goods", STATES.id)
+        totals = states_total(snapshot, dataset, "exports_goods", industry, partner, STATES.id)
+        if year in totals.values:
+            values[year] = totals.values[year]
+        else:
+            reasons[year] = totals.reasons.get(year, f"{dataset} has no figures of {STATES.definition} in {year}")
+    outside = {code: (f"not one of {STATES.definition}: Puerto Rico's shares are of those and Puerto Rico (its "
+                      "series), and other territories are in no share") for code in codes if names and code not in names}
+    return NationalTotals(MappingProxyType(values), (
+        f"the sum of {STATES.definition} in the dataset of each year, as in a state's series (not the files' All "
+        "States rows, which some files give with other territories and unallocated exports and some lack); Puerto "
+        "Rico and the other territories are not ranked by share"), MappingProxyType(reasons), MappingProxyType(outside))
 
 
 @per_version
@@ -488,23 +515,6 @@ def known(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], rows
                            {d: listed(snapshot, d) for d in known_releases})
 
 
-@per_version
-def series_national(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], partner: str = WORLD,
-                    industry: str = ALL_INDUSTRIES) -> NationalTotals:
-    """National totals of a series released several times: each year, the All States row of the newest of
-    `known_releases` that has one; none for a year no release has one for (the sum of the states would leave out
-    what Census could not allocate to a state)."""
-    rows = [r for r in series_cells(snapshot, series, partner, industry) if r.kind == "nation"]
-    found = {year: k for (_, p, year), k in known(snapshot, series, known_releases, rows).items() if p == partner}
-    runs: dict[str, list[int]] = defaultdict(list)
-    for year in sorted(found):
-        runs[found[year].dataset].append(year)
-    sources = "; ".join(f"{spans(years)} from {dataset}" for dataset, years in runs.items())
-    return NationalTotals(MappingProxyType({year: k.value for year, k in found.items()}), (
-        f"the All States row of the newest release of {series} that has one for the year ({sources or 'none has'}); "
-        "the place's figure from the same release"))
-
-
 def spans(years) -> str:
     """Years as runs: '2015-2019', or '2012, 2014-2016'."""
     runs: list[list[int]] = []
@@ -527,15 +537,10 @@ class KnownPlaces:
 
 @per_version
 def known_places(snapshot: Snapshot, series: str, known_releases: tuple[str, ...], kinds: tuple[str, ...],
-                 partner: str = WORLD, industry: str = ALL_INDUSTRIES, national: bool = False) -> KnownPlaces:
+                 partner: str = WORLD, industry: str = ALL_INDUSTRIES) -> KnownPlaces:
     """The figures of places of `kinds` for `partner` as known from `known_releases` of a series (newest covering
-    release first). `national`: each year from the newest release with an All States row, so that a share of the
-    national total divides figures of one release (series_national)."""
+    release first)."""
     rows = [r for r in series_cells(snapshot, series, partner, industry) if r.kind in kinds]
-    if national:
-        nation = [r for r in series_cells(snapshot, series, WORLD, industry) if r.kind == "nation"]
-        with_total = {(k.dataset, year) for (_, _, year), k in known(snapshot, series, known_releases, nation).items()}
-        rows = [r for r in rows if (r.dataset_id, r.year) in with_total]
     figures = known(snapshot, series, known_releases, rows)
     names = {r.geography_id: (r.kind, r.code, r.name, r.metro_type) for r in rows}
     found: dict[int, dict] = defaultdict(dict)

@@ -87,12 +87,17 @@ class Per:
 def ranking(places: Iterable[Place], by: str, year: int | None = None, start: int | None = None,
             end: int | None = None, min_base: float = 0, totals: Mapping[int, float] | None = None,
             descending: bool = True, limit: int | None = None, changes: Mapping[str, Change] | None = None,
-            offset: int = 0, per: Per | None = None) -> tuple[list[dict], list[dict], int]:
+            offset: int = 0, per: Per | None = None, outside: Mapping[str, str] | None = None,
+            no_total: Mapping[int, str] | None = None) -> tuple[list[dict], list[dict], int]:
     """Rank places by value, share, growth (percent change) or CAGR; return (the ranked places from `offset`, at
     most `limit` of them, excluded with reasons, how many were ranked). `changes`: each place's change from `start`
-    to `end`, if known; `per`: rank by=value per unit of another indicator (e.g. exports per person)."""
+    to `end`, if known; `per`: rank by=value per unit of another indicator (e.g. exports per person); by=share:
+    `outside` the places whose share is not of `totals` (code → why), `no_total` why a year has no total."""
     scored, excluded = [], []
     for place in sorted(places, key=attrgetter("code")):
+        if by == "share" and place.code in (outside or {}):
+            excluded.append(_excluded(place, outside[place.code], "outside_territory"))
+            continue
         if by in ("value", "share"):
             base = place.value(year)
             if base is None:
@@ -101,7 +106,8 @@ def ranking(places: Iterable[Place], by: str, year: int | None = None, start: in
             score = base if by == "value" else share(base, (totals or {}).get(year))
             start_value, end_value = None, base
             if score is None:
-                excluded.append(_excluded(place, f"no national total for {year}", "no_national_total"))
+                excluded.append(_excluded(place, f"no national total for {year}" + (
+                    f": {no_total[year]}" if year in (no_total or {}) else ""), "no_national_total"))
                 continue
             if per is not None:
                 score = ratio(base, per.value(place.code, year))
@@ -142,7 +148,8 @@ def ranking_body(args: dict, places: Iterable[Place], sources: list, indicator, 
     page, size = args["page"], args["page_size"]
     ranked, excluded, count = ranking(places, args["by"], args.get("year"), args.get("from_"), args.get("to"),
                                       args["min_base"], totals, args["order"] == "desc", size, changes,
-                                      (page - 1) * size, per)
+                                      (page - 1) * size, per, denominator and denominator.outside,
+                                      denominator and denominator.reasons)
     return {
         "by": args["by"], "year": args.get("year"), "start_year": args.get("from_"), "end_year": args.get("to"),
         "indicator": indicator, "industry": industry, "sources": sources, "min_base": args["min_base"],

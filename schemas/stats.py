@@ -122,7 +122,8 @@ class ExcludedSchema(ma.Schema):
     reason = fields.String()
     reason_code = fields.String(metadata={"description": (
         "Why, as a code: the missing figure's status (suppressed, not_available, conflicting), below_min_base, "
-        "no_national_total, no_denominator, or undefined (a growth rate from a zero or negative base).")})
+        "no_national_total, outside_territory (by=share: a place whose share is of another territory's total), "
+        "no_denominator, or undefined (a growth rate from a zero or negative base).")})
 
 
 class RankingSchema(ma.Schema):

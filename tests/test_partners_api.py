@@ -175,7 +175,8 @@ def test_state_series_shares_are_over_the_states_of_the_release_of_each_year(cli
         f"{REVISED} covers 1 of the 51 places of the 50 states and the District of Columbia in 2018")
     assert body["units_basis"][0]["datasets"] == [REVISED]
     body = client.get(f"/v1/rankings/states?by=share&year=2018&dataset={CURRENT}").get_json()
-    assert body["denominator"] == f"the All States row of {CURRENT} (none)" and body["ranked"] == 0
+    assert body["denominator"].startswith("the sum of the 50 states and the District of Columbia in the dataset of "
+                                          "each year, as in a state's series") and body["ranked"] == 0
     assert problem(client.get("/v1/states/OR/partners?dataset=census-state-exports-2012"), 400)["errors"] == {
         "dataset": ["census-state-exports-2012 has no figures by destination"]}
 
@@ -215,14 +216,15 @@ def test_growth_and_rankings_for_a_partner(client):
     body = client.get("/v1/rankings/states?partner=CAN&by=growth&from=2018&to=2019&as_of=2021-01-01").get_json()
     assert [(r["code"], r["value"]) for r in body["data"]] == [("50", round(100 * (1194447463 / 1270122715 - 1), 6))]
     body = client.get("/v1/rankings/states?year=2018&by=share&as_of=2019-12-31").get_json()
-    assert [(r["code"], r["value"]) for r in body["data"]] == [("50", round(100 * 2919609347 / 1664055580908, 6))]
-    assert body["denominator"].startswith(f"the All States row of the newest release of {SERIES}")
+    assert (body["ranked"], body["excluded"]) == (0, [{  # the fixture release has Vermont only, as its series says
+        "code": "50", "name": "Vermont", "reason_code": "no_national_total", "reason": (
+            f"no national total for 2018: {INITIAL} covers 1 of the 51 places of the 50 states and the District of "
+            "Columbia in 2018 (not Alabama, Alaska, Arizona, Arkansas, California and 45 more), so no total over them")}])
     errors = {
         "partner=G-EU&year=2023": {"year": ["state exports has no figures for 2023; it has them for 2018-2019"]},
         "partner=G-EU&dataset=census-state-exports-2012&year=2012": {"partner": [
             "no figures for the exports of states to European Union (G-EU) in any year"]},
-        "year=2023&by=share": {"year": [("state exports with a national total (All States) in the same release has "
-                                         "no figures for 2023; it has them for 2012-2013, 2018-2019")]},
+        "year=2011&by=share": {"year": ["state exports has no figures for 2011; it has them for 2012-2013, 2018-2019, 2023"]},
         "industry=336&year=2018&as_of=2021-01-01": {"as_of": [("figures by industry come from files without a release "
                                                               "date: as_of applies to industry ALL")]},
     }
