@@ -12,7 +12,16 @@ from api.problems import Blueprint
 from models import figures
 from models.delineation import history, land, successions, successor
 from models.geography import LISTED, metros
-from models.observation import EXPORTS, INDICATORS, METRO_EXPORTS, coverage, listed, series, sorted_metros
+from models.observation import (
+    EXPORTS,
+    INDICATORS,
+    METRO_EXPORTS,
+    coverage,
+    listed,
+    predecessors_filed,
+    series,
+    sorted_metros,
+)
 from models.plan import plans_of
 from models.series import growth_body, lineage, panel, series_body
 from models.stats import Per
@@ -45,8 +54,14 @@ def with_lineage(body: dict, place, dataset: str | None, empty: bool, path: str)
     """A metro series body with what it says of its code (models.series.lineage): a retired code's successor, and
     why an empty series is empty."""
     heir = figures.heirs(db.snapshot()).get(place.id)
-    body.update(lineage(place.place, place.current, heir and dict(heir), dataset, empty, path))
+    body.update(lineage(place.place, place.current, heir and dict(heir), dataset, empty, path,
+                        filed_instead(place.id, dataset) if empty and heir is None else ()))
     return body
+
+
+def filed_instead(geography_id: int, dataset: str | None) -> list:
+    """The retired codes a dataset files this current CBSA's area under (code, name), for an empty series' hint."""
+    return db.connection().execute(predecessors_filed(geography_id, dataset)).all()
 
 
 def successor_link(response: Response, heir: dict | None) -> Response:
@@ -125,7 +140,8 @@ class MetroExports(MethodView):
             first.successor_code) else None
         sources, per = exports_of(args, bool(found), (geography["kind"],))
         body = series_body(geography, found, sources, args, shares_of(first.territory), per=per)
-        body.update(lineage(geography, first.current, heir, args["dataset"], not found, "exports"))
+        body.update(lineage(geography, first.current, heir, args["dataset"], not found, "exports",
+                            filed_instead(lookups.metro(code).id, args["dataset"]) if not found and heir is None else ()))
         return successor_link(encoded(body), heir)
 
 

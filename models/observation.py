@@ -11,6 +11,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    exists,
     func,
     literal,
     or_,
@@ -276,6 +277,15 @@ def coverage(geography_id: int) -> Select:
                    func.max(o.year).label("last_year"), func.count(o.value).label("figures"))
             .where(o.geography_id == geography_id, o.industry == ALL_INDUSTRIES, o.partner == WORLD)
             .group_by(o.dataset_id, o.indicator).order_by(o.dataset_id, o.indicator))
+
+
+def predecessors_filed(geography_id: int, dataset: str | None) -> Select:
+    """The retired CBSAs whose successor is this one and under whose codes `dataset` (any, if None) has figures:
+    where a source files the area under an older code (Brookings 2017's Dayton under 19380)."""
+    o = Observation
+    return (select(Geography.code, Geography.name).where(Geography.successor_id == geography_id, exists().where(
+        o.geography_id == Geography.id, o.value.is_not(None), *([o.dataset_id == dataset] if dataset else [])))
+            .order_by(Geography.code))
 
 
 def industries(level: int | None = None, classification: str | None = None, q: str | None = None) -> Select:

@@ -319,6 +319,13 @@ def test_real_retired_dayton_names_its_successor(real_client):
     assert [(p["year"], p["value"]) for p in body["data"]] == [(2017, 4675032715)] and "hint" not in body
     assert body["successor"]["code"] == "19430"
     assert real_client.get("/v1/metros/19430/exports?from=2017&to=2017").get_json()["data"][0]["value"] > 0
+    # and the other way round: the successor's empty Brookings series names the code Brookings files it under
+    for path in ("exports", "indicators"):
+        body = real_client.get(f"/v1/metros/19430/{path}?dataset=brookings-export-monitor-2018").get_json()
+        assert body["data"] == [] and body["hint"] == (
+            "brookings-export-monitor-2018 has no figures under 19430 (Dayton-Kettering-Beavercreek, OH): the source "
+            "files the area under the retired code 19380 (Dayton, OH), whose successor this CBSA is: "
+            f"/v1/metros/19380/{path}?dataset=brookings-export-monitor-2018")
 
 
 @pytest.mark.realdata
