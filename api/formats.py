@@ -96,8 +96,8 @@ def to_csv(body: dict, rows: str, columns: tuple[str, ...]) -> str:
 
 def _columns() -> tuple[str, tuple[str, ...]] | None:
     view = current_app.view_functions.get(request.endpoint)
-    method = getattr(getattr(view, "view_class", None), request.method.lower(), view)
-    return getattr(method, "_csv", None)
+    name = "get" if request.method == "HEAD" else request.method.lower()  # a HEAD runs the GET (MethodView)
+    return getattr(getattr(getattr(view, "view_class", None), name, view), "_csv", None)
 
 
 def init_app(app: Flask) -> None:

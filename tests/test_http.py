@@ -80,6 +80,10 @@ def test_head_answers_like_get_without_a_body(client):
     get, head = client.get(SERIES), client.head(SERIES)
     assert head.status_code == 200 and head.get_data() == b""
     assert head.headers["ETag"] == get.headers["ETag"]
+    for url, headers in ((f"{SERIES}&format=csv", {}), (SERIES, {"Accept": "text/csv"})):  # CSV, the same way
+        get, head = client.get(url, headers=headers), client.head(url, headers=headers)
+        assert (head.status_code, head.mimetype, head.get_data()) == (200, "text/csv", b"")
+        assert (head.headers["ETag"], head.headers["Content-Length"]) == (get.headers["ETag"], get.headers["Content-Length"])
 
 
 def test_cors(client):
