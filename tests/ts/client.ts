@@ -22,9 +22,13 @@ const commas = await client.GET("/v1/states/{code}/exports", {
 // A page of metros: the total from X-Total-Count and from meta.
 const page = await client.GET("/v1/metros", { params: { query: { q: "portland", page_size: 1 } } });
 
-// A series as CSV: its .csv operation, read as text.
+// A series as CSV, and a page of metros: their .csv operations, read as text (the page's links name the .csv path).
 const csv = await client.GET("/v1/metros/{code}/exports.csv", {
   params: { path: { code: "38900" }, query: { from: 2022 } },
+  parseAs: "text",
+});
+const csvPage = await client.GET("/v1/metros.csv", {
+  params: { query: { q: "portland", page_size: 1 } },
   parseAs: "text",
 });
 
@@ -64,6 +68,8 @@ console.log(JSON.stringify({
   page: { header: page.response.headers.get("X-Total-Count"), total: page.data?.meta?.total,
           names: page.data?.data?.map((m) => m.name), link: page.response.headers.get("Link") },
   csv: { type: csv.response.headers.get("Content-Type"), text: csv.data },
+  csvPage: { text: csvPage.data, total: csvPage.response.headers.get("X-Total-Count"),
+             link: csvPage.response.headers.get("Link") },
   problems: problems.map((p) => p && { status: p.status, title: p.title, detail: p.detail, errors: p.errors }),
   revalidation: { first: first.response.status, name: first.data?.name, etag, status: again.response.status,
                   body: again.error },
