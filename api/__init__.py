@@ -8,9 +8,10 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parent.parent
 
 DESCRIPTION = """U.S. export statistics by metropolitan area and state, from public sources (ITA, Census, OMB,
-Brookings), with their provenance. Read-only; JSON by default, CSV for collections and series
-(`Accept: text/csv` or `format=csv`). Money is whole US dollars. A figure a source suppressed or lacks is
-`null` with a `status`, never 0. Errors are RFC 9457 problem details.
+Brookings), with their provenance. Read-only; JSON by default; the CSV of a collection or series is an
+operation of its own at the same path + `.csv` (`/v1/metros/{code}/exports.csv`, `get_metro_exports_csv`), and the
+JSON operation still answers `format=csv` and `Accept: text/csv` with it. Money is whole US dollars. A figure a
+source suppressed or lacks is `null` with a `status`, never 0. Errors are RFC 9457 problem details.
 
 Compatibility within v1: fields, headers, enumeration values (such as a figure's `status`), parameters and
 operations may be added; nothing is removed or renamed, and a field keeps its meaning. Clients should ignore

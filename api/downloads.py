@@ -32,7 +32,7 @@ class DatasetDownload(MethodView):
         "X-Data-Version (the version the file was read from), X-Source-SHA256 (the SHA-256 of the source file, as "
         "/v1/datasets/{id} gives it; row_count there is the file's number of rows). gzip or brotli when "
         "Accept-Encoding asks."))
-    @csv_columns(*COLUMNS)
+    @csv_columns(*COLUMNS, only=True)
     def get(self, args, id):
         """Download every observation of a dataset as one CSV file"""
         dataset = lookups.dataset(id)

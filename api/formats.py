@@ -12,6 +12,9 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
 CSV = "text/csv"
+# An operation that answers JSON and CSV has a sibling operation for its CSV alone at its path + SUFFIX
+# (/v1/metros/{code}/exports.csv): generated clients read a response by one media type per operation.
+SUFFIX = ".csv"
 # Negotiation reads the media ranges within the first ACCEPT_READ bytes of Accept: parsing a header of hundreds
 # of kilobytes costs a worker a large part of a second.
 ACCEPT_READ = 1024
@@ -31,12 +34,14 @@ class OrjsonProvider(JSONProvider):
         return current_app.response_class(orjson.dumps(obj, default=str), mimetype="application/json")
 
 
-def csv_columns(*columns: str, rows: str = "data"):
+def csv_columns(*columns: str, rows: str = "data", only: bool = False):
     """Declare that an operation also answers CSV: one row per item of the body's `rows` list, these columns.
 
     A column is a key of the item, a dotted path into it, or (if the item lacks it) a dotted path into the body,
     such as `geography.code` for the place a series is about. `rows` may name a list in each item of a list
     ("series.data": every point of every series); a column is then looked up in the point, then its series.
+    The CSV is also served at the operation's path + SUFFIX (api.problems.Blueprint), unless CSV is the `only`
+    representation the operation has (a file).
     """
     document = flask_smorest.Blueprint.doc(responses={200: {"content": {CSV: {"schema": {
         "type": "string", "description": "CSV with a header row: " + ", ".join(c.replace(".", "_") for c in columns),
@@ -45,8 +50,19 @@ def csv_columns(*columns: str, rows: str = "data"):
     def decorator(func):
         func = document(func)
         func._csv = (rows, columns)
+        func._csv_path = not only
         return func
     return decorator
+
+
+def has_csv_path(view) -> bool:
+    """Whether a view (a MethodView class) answers JSON and CSV, and so has its CSV at its path + SUFFIX too."""
+    return getattr(getattr(view, "get", None), "_csv_path", False)
+
+
+def on_csv_path() -> bool:
+    """Whether this request is on an operation's CSV path (its path + SUFFIX)."""
+    return request.url_rule is not None and request.url_rule.rule.endswith(SUFFIX)
 
 
 def wanted_format() -> str:
@@ -94,10 +110,15 @@ def to_csv(body: dict, rows: str, columns: tuple[str, ...]) -> str:
     return out.getvalue()
 
 
-def _columns() -> tuple[str, tuple[str, ...]] | None:
+def _view():
     view = current_app.view_functions.get(request.endpoint)
-    method = getattr(getattr(view, "view_class", None), request.method.lower(), view)
-    return getattr(method, "_csv", None)
+    return getattr(view, "view_class", view)
+
+
+def _columns() -> tuple[str, tuple[str, ...]] | None:
+    view = _view()
+    name = "get" if request.method == "HEAD" else request.method.lower()  # a HEAD runs the GET (MethodView)
+    return getattr(getattr(view, name, view), "_csv", None)
 
 
 def init_app(app: Flask) -> None:
@@ -105,6 +126,12 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def negotiate():
+        if on_csv_path():  # the path says CSV: neither Accept nor a format parameter has a say
+            if "format" in request.args:
+                abort(400, message="A .csv path answers CSV only.", messages={"query": {"format": [
+                    f"Unknown field: this path answers CSV; JSON is at {request.path.removesuffix(SUFFIX)}."]}})
+            g.format = "csv"
+            return
         g.format = wanted_format()  # read by caching.canonical (the ETag) and render (the representation)
         if g.format == "csv" and request.endpoint and request.endpoint in app.view_functions and _columns() is None:
             if request.args.get("format") == "csv":
@@ -135,5 +162,5 @@ def render(response: Response) -> Response:
         if layout:
             response.set_data(to_csv(orjson.loads(response.get_data()), *layout))
             response.mimetype = CSV
-            response.headers["Content-Disposition"] = f'inline; filename="{request.endpoint.split(".")[-1]}.csv"'
+            response.headers["Content-Disposition"] = f'inline; filename="{_view().__name__}.csv"'
     return response

@@ -1,11 +1,13 @@
 """Errors as RFC 9457 problem details, for every error the API can answer."""
 
+from copy import copy
 from http import HTTPStatus
 
 import flask_smorest
 import marshmallow as ma
 import orjson
 from flask import Response, g, request
+from flask.sansio.blueprints import BlueprintSetupState
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -13,6 +15,7 @@ from webargs.fields import DelimitedList
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from api.formats import SUFFIX, has_csv_path
 from models.observation import AmbiguousDataset
 
 PROBLEM = "application/problem+json"
@@ -81,8 +84,34 @@ class Parser(FlaskParser):
         return self._makeproxy(args, schema)
 
 
+class SetupState(BlueprintSetupState):
+    """Flask's, except that a rule starting with "." extends the blueprint's prefix instead of going below it: the
+    rule "" + SUFFIX of the blueprint at /v1/metros is /v1/metros.csv, not /v1/metros/.csv."""
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
+        if not (rule.startswith(".") and self.url_prefix):
+            return super().add_url_rule(rule, endpoint, view_func, **options)
+        unprefixed = copy(self)
+        unprefixed.url_prefix = None
+        return BlueprintSetupState.add_url_rule(unprefixed, self.url_prefix.rstrip("/") + rule, endpoint, view_func,
+                                                **options)
+
+
 class Blueprint(flask_smorest.Blueprint):
+    """Arguments read by the Parser above; and every operation that answers JSON and CSV (api.formats.csv_columns)
+    has a sibling at its path + SUFFIX for its CSV alone: the same view, documented by api/spec.py as an operation of
+    its own (`<operationId>_csv`), since generated clients read an operation's response by one media type."""
+
     ARGUMENTS_PARSER = Parser()
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None, **options):
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+        if has_csv_path(view_func):
+            super().add_url_rule(rule + SUFFIX, f"{endpoint or view_func.__name__}_csv", view_func,
+                                 provide_automatic_options, **options)
+
+    def make_setup_state(self, app, options, first_registration=False) -> SetupState:
+        return SetupState(self, app, options, first_registration)
 
 
 class Api(flask_smorest.Api):

@@ -1,9 +1,10 @@
 """What the spec says about every operation, by rules, so that an operation added later is documented the same way.
 
 As each operation is registered (an apispec plugin), it gets an operationId from its view class (`get_metro`,
-`get_metro_exports`, `list_metros` for a paginated one), the `format` values it answers, the 304/429/503 responses
-and the headers its responses carry, and an example request and response (api/examples.json, the fixture store's
-answers; `make openapi` refreshes them). Every schema is left open for growth, as v1 promises: no
+`get_metro_exports`, `list_metros` for a paginated one, `get_metro_exports_csv` for the CSV of `get_metro_exports`
+at its path + `.csv`), the `format` values it offers, the 304/429/503 responses and the headers its responses carry,
+and an example request and response (api/examples.json, the fixture store's answers; `make openapi` refreshes them;
+a `.csv` operation shows the CSV example of its JSON sibling). Every schema is left open for growth, as v1 promises: no
 `additionalProperties: false`, and a response's enumerations are known values that may grow.
 """
 
@@ -15,6 +16,8 @@ from urllib.parse import parse_qsl, urlsplit
 from apispec import BasePlugin
 from flask import Flask
 from webargs.fields import DelimitedList
+
+from api.formats import CSV, SUFFIX, has_csv_path
 
 EXAMPLES = Path(__file__).with_name("examples.json")
 ID_RULE = re.compile(r"^(get|list)_[a-z]+(_[a-z]+)*$")
@@ -109,21 +112,27 @@ class OperationRules(BasePlugin):
         from api.limits import limiter
 
         view_class = self.app.view_functions[rule.endpoint].view_class
+        sibling = rule.rule.endswith(SUFFIX)  # the CSV of the operation at the path without SUFFIX
+        csv_elsewhere = has_csv_path(view_class) and not sibling
         for method, operation in operations.items():
             function = getattr(view_class, method)
-            parameters = operation.get("parameters", [])
-            operation["operationId"] = operation_id(view_class, parameters)
-            csv = getattr(function, "_csv", None) is not None
-            for parameter in parameters:
-                if parameter["name"] == "format" and "json" in parameter["schema"].get("enum", ["json"]):
-                    parameter["schema"]["enum"] = ["json", "csv"] if csv else ["json"]
-                    parameter["description"] = ("json (the default) or csv; overrides the Accept header "
-                                                "(application/json or text/csv)." if csv else
-                                                "This operation answers JSON only.")
-            cached = getattr(function, "cached", False)
-            limited = limiter.exempt not in getattr(view_class, "decorators", ())
             responses = operation["responses"]
             ok = next(response for status, response in responses.items() if str(status) == "200")
+            if sibling:
+                self.csv_sibling(path, operation, ok)
+            elif csv_elsewhere:
+                del ok["content"][CSV]
+            parameters = operation.get("parameters", [])
+            operation["operationId"] = operation_id(view_class, parameters) + ("_csv" if sibling else "")
+            for parameter in parameters:
+                if parameter["name"] == "format" and "json" in parameter["schema"].get("enum", ["json"]):
+                    parameter["schema"]["enum"] = ["json"]
+                    parameter["description"] = (
+                        f"json, the default. The CSV has its own operation at {path}{SUFFIX}; format=csv and Accept: "
+                        "text/csv are still answered here with the same CSV (v1 removes nothing)." if csv_elsewhere
+                        else "This operation answers JSON only.")
+            cached = getattr(function, "cached", False)
+            limited = limiter.exempt not in getattr(view_class, "decorators", ())
             ok["headers"] = header_refs(("X-Request-ID", "Cache-Control", *(VALIDATORS if cached else ()),
                                          *paging_headers(parameters), *(RATE_LIMIT if limited else ())))
             for status, name, applies in ((304, "NOT_MODIFIED", cached), (429, "TOO_MANY_REQUESTS", limited),
@@ -132,9 +141,18 @@ class OperationRules(BasePlugin):
                     responses.setdefault(status, self.spec.components.get_ref("response", name))
             self.add_example(path, operation, ok)
 
+    @staticmethod
+    def csv_sibling(path: str, operation: dict, ok: dict) -> None:
+        """The operation at a path + SUFFIX: the CSV of the one at the path, without its `format` parameter."""
+        operation["parameters"] = [p for p in operation.get("parameters", []) if p["name"] != "format"]
+        ok["content"] = {CSV: ok["content"][CSV]}
+        operation["summary"] += ", as CSV"
+        operation["description"] = (f"The CSV of `GET {path.removesuffix(SUFFIX)}` (what it answers to format=csv)."
+                                    + (f"\n\n{operation['description']}" if "description" in operation else ""))
+
     def example_arguments(self, path: str) -> dict[str, str]:
         """The path and query arguments of the operation's example request, if it has one."""
-        example = self.examples.get(path)
+        example = self.examples.get(path.removesuffix(SUFFIX))
         if example is None:
             return {}
         url = urlsplit(example["request"])
@@ -146,7 +164,7 @@ class OperationRules(BasePlugin):
             if parameter["name"] in given:
                 value = given[parameter["name"]]
                 parameter["example"] = value.split(",") if parameter.get("explode") else value
-        example = self.examples.get(path, {})
+        example = self.examples.get(path.removesuffix(SUFFIX), {})
         for content_type, key in (("application/json", "response"), ("text/csv", "csv")):
             if content_type in ok.get("content", {}) and key in example:
                 ok["content"][content_type]["example"] = example[key]

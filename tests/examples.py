@@ -1,6 +1,8 @@
 """Writes api/examples.json, the spec's example of each operation: its request (kept as written there) and the
 fixture store's answers to it. `make openapi` runs it; tests/test_openapi.py checks the answers are still true.
-A new operation gets an entry {"path": {"request": "/v1/…"}} in api/examples.json, then `make openapi`."""
+A new operation gets an entry {"path": {"request": "/v1/…"}} in api/examples.json, then `make openapi`. The entry
+of an operation that also answers CSV holds that answer ("csv"), which is the example of its .csv operation (the
+same request on the path + .csv: the same bytes, as tests/test_openapi.py checks); that one has no entry."""
 
 import json
 import tempfile

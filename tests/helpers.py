@@ -107,7 +107,7 @@ LOAD_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00")
 
 def example_answer(client, request: str) -> dict:
     """An operation's example for the spec (api/examples.json): the request, its JSON answer and, where the
-    operation answers CSV, its CSV answer."""
+    operation answers CSV, its CSV answer (what its .csv operation answers too)."""
     response = client.get(request)
     assert response.status_code == 200, (request, response.get_data(as_text=True))
     example = {"request": request, "response": response.get_json()} if response.is_json else {"request": request}
@@ -115,6 +115,12 @@ def example_answer(client, request: str) -> dict:
     if as_csv.mimetype == "text/csv":
         example["csv"] = as_csv.get_data(as_text=True)
     return example
+
+
+def csv_url(url: str) -> str:
+    """A request's URL on its operation's CSV path (api.formats.SUFFIX): the path + .csv, the same query."""
+    path, mark, query = url.partition("?")
+    return f"{path}.csv{mark}{query}"
 
 
 def of_the_moment(value):

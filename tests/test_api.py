@@ -209,6 +209,31 @@ def test_collection_as_csv(client):
                        ""]
 
 
+def test_csv_has_a_path_of_its_own(client):
+    """A collection's or series' CSV at its path + .csv: what format=csv answers on the JSON path, with the same
+    headers but the Link ones, which name the .csv path; Accept has no say there, and a format parameter is refused."""
+    as_csv = client.get("/v1/metros.csv?q=portland&page_size=1", headers={"Accept": "application/json"})
+    compatible = client.get("/v1/metros?q=portland&page_size=1&format=csv")
+    assert (as_csv.status_code, as_csv.mimetype) == (200, "text/csv")
+    assert as_csv.get_data() == compatible.get_data()
+    assert list(csv.reader(io.StringIO(as_csv.get_data(as_text=True))))[1][:2] == ["38860",
+                                                                                  "Portland-South Portland, ME"]
+    assert as_csv.headers["Link"] == ('<http://localhost/v1/metros.csv?q=portland&page_size=1&page=1>; rel="first", '
+                                      '<http://localhost/v1/metros.csv?q=portland&page_size=1&page=2>; rel="last", '
+                                      '<http://localhost/v1/metros.csv?q=portland&page_size=1&page=2>; rel="next"')
+    for name in ("Content-Type", "Content-Disposition", "X-Total-Count", "Cache-Control", "Vary", "RateLimit-Policy"):
+        assert as_csv.headers[name] == compatible.headers[name], name
+    assert as_csv.headers["Content-Disposition"] == 'inline; filename="Metros.csv"'
+    retired = client.get("/v1/metros/19380/exports.csv?from=2010")
+    assert retired.headers["Link"] == '<http://localhost/v1/metros/19430/exports.csv?from=2010>; rel="successor"'
+    body = problem(client.get("/v1/metros/38900/exports.csv?format=json"), 400)
+    assert body["errors"] == {"format": ["Unknown field: this path answers CSV; JSON is at /v1/metros/38900/exports."]}
+    assert problem(client.get("/v1/metros/99999/exports.csv"), 404)["detail"] == (
+        "No CBSA or unallocated area has the code '99999' in any delineation from 2009 to 2023.")
+    assert client.get("/v1/metros/38900.csv").status_code == 404  # a JSON-only operation has no CSV path
+    assert client.get("/v1/datasets/ita-metro-exports/download.csv").status_code == 404  # a file is CSV already
+
+
 def test_csv_is_refused_where_it_is_not_offered(client):
     body = problem(client.get("/v1/metros/38900?format=csv"), 400)
     assert body["errors"] == {"format": ["CSV is not available for this operation."]}

@@ -1,10 +1,12 @@
 """Every 200 body of every operation is what the spec says: valid against its response schema in openapi.yaml,
-and, for the bodies encoded as built (series, rankings), exactly what the operation's schema would write."""
+and, for the bodies encoded as built (series, rankings), exactly what the operation's schema would write; every CSV
+has the header row the spec names, and a .csv operation answers what its JSON sibling answers to format=csv."""
 
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import csv_url
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
@@ -76,6 +78,10 @@ EXAMPLES = {
 # Operations that answer a file (CSV only): their header row is the one the spec names.
 FILES = {"/v1/datasets/{id}/download": ["/v1/datasets/ita-metro-exports/download",
                                         "/v1/datasets/census-state-exports-2012/download"]}
+# Operations that answer CSV: the files, and the CSV of each operation that has one at its path + .csv (asked the
+# same requests there).
+CSV = {**FILES, **{f"{path}.csv": [csv_url(url) for url in urls] for path, urls in EXAMPLES.items()
+                   if f"{path}.csv" in SPEC["paths"]}}
 # Operations whose JSON is encoded as built, not dumped through their schema: the schema must write the same.
 ENCODED = {"/v1/metros/{code}/exports": SeriesSchema, "/v1/metros/{code}/indicators": SeriesSchema,
            "/v1/states/{code}/exports": StateSeriesSchema, "/v1/rankings/metros": RankingSchema,
@@ -85,22 +91,30 @@ ENCODED = {"/v1/metros/{code}/exports": SeriesSchema, "/v1/metros/{code}/indicat
 REGISTRY = Registry().with_resource("urn:spec", Resource.opaque(SPEC))
 
 
-def operations() -> list[str]:
-    return [path for path, item in SPEC["paths"].items() if "get" in item]
+def operations(media: str) -> list[str]:
+    """The operations whose 200 is of this media type."""
+    return [path for path, item in SPEC["paths"].items() if media in item["get"]["responses"]["200"]["content"]]
 
 
 def test_every_operation_has_examples():
-    assert sorted([*EXAMPLES, *FILES]) == sorted(operations())
+    """… and each operation's 200 is of one media type, JSON or CSV."""
+    assert sorted(EXAMPLES) == sorted(operations("application/json"))
+    assert sorted(CSV) == sorted(operations("text/csv"))
+    assert len(CSV) == len(FILES) + 22
 
 
-@pytest.mark.parametrize("path, url", [(p, u) for p, urls in FILES.items() for u in urls])
-def test_every_file_is_the_csv_the_spec_names(client, path, url):
+@pytest.mark.parametrize("path, url", [(p, u) for p, urls in CSV.items() for u in urls])
+def test_every_csv_is_what_the_spec_names(client, path, url):
     content = SPEC["paths"][path]["get"]["responses"]["200"]["content"]
     assert list(content) == ["text/csv"]
     response = client.get(url)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     header = response.get_data(as_text=True).split("\r\n")[0]
     assert content["text/csv"]["schema"]["description"] == f"CSV with a header row: {header.replace(',', ', ')}"
+    if path not in FILES:
+        json_path, mark, query = url.partition("?")
+        compatible = client.get(f"{json_path.removesuffix('.csv')}{mark}{query}", headers={"Accept": "text/csv"})
+        assert (compatible.mimetype, compatible.get_data()) == ("text/csv", response.get_data())
 
 
 def response_schema(path: str) -> dict:

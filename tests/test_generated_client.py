@@ -1,9 +1,11 @@
 """Clients generated from the committed openapi.yaml work against the API served over HTTP: a Python client
 (openapi-python-client) and TypeScript types (openapi-typescript) with openapi-fetch, each calling an operation with
-a list parameter (repeated and comma-separated), a paginated list, a CSV download, typed problems and a 304
-revalidation; and the README's "Using the API from code" snippets, run as written against the fixture store."""
+a list parameter (repeated and comma-separated), a paginated list, CSV through a .csv operation, typed problems and a
+304 revalidation; and the README's "Using the API from code" snippets, run as written against the fixture store."""
 
+import csv
 import importlib
+import io
 import json
 import re
 import shutil
@@ -46,8 +48,9 @@ def generated(tmp_path_factory):
                     "--config", str(tmp / "config.yaml"), "--fail-on-warning"], check=True)
     sys.path.insert(0, str(tmp))
     yield SimpleNamespace(**{name.split(".")[-1]: importlib.import_module(f"metro_exports_client.{name}") for name in (
-        "client", "models", "api.metros.get_metro", "api.metros.get_metro_exports", "api.metros.list_metros",
-        "api.states.get_state_exports", "api.stats.list_metro_rankings")})
+        "client", "models", "api.metros.get_metro", "api.metros.get_metro_exports", "api.metros.get_metro_exports_csv",
+        "api.metros.list_metros", "api.metros.list_metros_csv", "api.states.get_state_exports",
+        "api.stats.list_metro_rankings")})
     sys.path.remove(str(tmp))
 
 
@@ -84,12 +87,20 @@ def test_paginated_list_with_its_total(generated, client):
     assert re.search(r'/v1/metros\?[^>]*\bpage=2\b[^>]*>; rel="next"', response.headers["Link"])
 
 
-def test_csv_download(generated, client):
-    """openapi-python-client parses a response by its first content type (JSON) only: CSV is read through the
-    client's own httpx client, as the README shows."""
-    response = client.get_httpx_client().get("/v1/metros/38900/exports", params={"from": 2022, "format": "csv"})
+def test_csv_through_the_typed_csv_operations(generated, client):
+    """openapi-python-client reads a response by one media type: the CSV is an operation of its own (the path +
+    .csv), whose typed functions return the text; the JSON operation no longer offers format=csv (issue 14)."""
+    assert generated.get_metro_exports_csv.sync("38900", client=client, from_=2022) == SERIES_CSV
+    response = generated.list_metros_csv.sync_detailed(client=client, q="portland", page_size=1)
     assert (response.status_code, response.headers["Content-Type"]) == (200, "text/csv; charset=utf-8")
-    assert response.text == SERIES_CSV
+    rows = list(csv.DictReader(io.StringIO(response.parsed)))
+    assert [(r["code"], r["name"], r["type"], r["states"]) for r in rows] == [
+        ("38860", "Portland-South Portland, ME", "metropolitan", "ME")]
+    assert response.headers["X-Total-Count"] == "2"
+    assert re.search(r'/v1/metros\.csv\?[^>]*\bpage=2\b[^>]*>; rel="next"', response.headers["Link"])
+    problem = generated.get_metro_exports_csv.sync_detailed("99999", client=client).parsed
+    assert (problem.status, problem.instance, problem.detail) == (404, "/v1/metros/99999/exports.csv", NOT_FOUND)
+    assert [f.value for f in generated.models.GetMetroExportsFormat] == ["json"]
 
 
 def test_typed_problems(generated, client):
@@ -125,6 +136,8 @@ def test_readme_python_snippet_runs(generated, base_url, capsys):
                          "(2023, 26973156822, 'ok')]"
     assert printed[1].startswith("[(1, 'Mayagüez, PR', 19.836701), (2, 'Yuma, AZ', 4.789532), (3, 'Portland-Vancouver")
     assert printed[2] == "2 ['Portland-South Portland, ME', 'Portland-Vancouver-Hillsboro, OR-WA']"
+    lines = SERIES_CSV.splitlines()
+    assert printed[3:5] == [lines[0], lines[2]]  # the header row and 2023's
 
 
 def test_readme_curl_urls_answer(app):
@@ -194,6 +207,12 @@ def test_typescript_paginated_list_csv_problems_and_304(ts_calls, base_url):
     assert (page["header"], page["total"], page["names"]) == ("2", 2, ["Portland-South Portland, ME"])
     assert re.search(rf'<{base_url}/v1/metros\?[^>]*\bpage=2\b[^>]*>; rel="next"', page["link"])
     assert ts_calls["csv"] == {"type": "text/csv; charset=utf-8", "text": SERIES_CSV}
+    csv_page = ts_calls["csvPage"]
+    assert list(csv.reader(io.StringIO(csv_page["text"]))) == [
+        ["code", "name", "type", "states", "delineation", "current", "exports_year", "exports_value", "exports_status"],
+        ["38860", "Portland-South Portland, ME", "metropolitan", "ME", "2023", "True", "", "", ""]]
+    assert csv_page["total"] == "2"
+    assert re.search(rf'<{base_url}/v1/metros\.csv\?[^>]*\bpage=2\b[^>]*>; rel="next"', csv_page["link"])
     assert ts_calls["problems"] == [
         {"status": 404, "title": "Not Found", "detail": NOT_FOUND},
         {"status": 400, "title": "Bad Request", "detail": "Invalid parameter(s): industry",

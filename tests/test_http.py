@@ -63,6 +63,21 @@ def test_etag_follows_the_canonical_request(client):
     assert etag("/v1/metros/38900/exports?from=2021&to=2023") != base
 
 
+def test_a_csv_path_revalidates_and_is_cached_as_a_request_of_its_own(client):
+    """The .csv path has an ETag of its own (its Link headers name it, unlike format=csv's), answered 304; the
+    response cache keeps its Link headers with it."""
+    url = "/v1/metros.csv?q=portland&page_size=1&type=metropolitan"
+    first, second = client.get(url), client.get(url)
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("miss", "hit")
+    assert (second.get_data(), second.headers["Link"]) == (first.get_data(), first.headers["Link"])
+    assert first.headers["Link"].startswith("<http://localhost/v1/metros.csv?")
+    compatible = client.get("/v1/metros?q=portland&page_size=1&type=metropolitan&format=csv")
+    assert compatible.get_data() == first.get_data() and compatible.headers["ETag"] != first.headers["ETag"]
+    assert compatible.headers["Link"].startswith("<http://localhost/v1/metros?")
+    not_modified = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert (not_modified.status_code, not_modified.headers["ETag"]) == (304, first.headers["ETag"])
+
+
 def test_response_cache_serves_repeats_and_a_reload_changes_version_and_cache(app, client, engine):
     url = "/v1/metros?q=portland&page_size=1"
     first = client.get(url)
@@ -80,6 +95,10 @@ def test_head_answers_like_get_without_a_body(client):
     get, head = client.get(SERIES), client.head(SERIES)
     assert head.status_code == 200 and head.get_data() == b""
     assert head.headers["ETag"] == get.headers["ETag"]
+    for url, headers in ((f"{SERIES}&format=csv", {}), (SERIES, {"Accept": "text/csv"})):  # CSV, the same way
+        get, head = client.get(url, headers=headers), client.head(url, headers=headers)
+        assert (head.status_code, head.mimetype, head.get_data()) == (200, "text/csv", b"")
+        assert (head.headers["ETag"], head.headers["Content-Length"]) == (get.headers["ETag"], get.headers["Content-Length"])
 
 
 def test_cors(client):
@@ -134,11 +153,12 @@ def test_x_forwarded_for_is_ignored_without_trusted_proxies(client):
 
 @pytest.mark.parametrize("encoding, decode", [("gzip", gzip.decompress), ("br", brotli.decompress)])
 def test_compression(client, encoding, decode):
-    plain = client.get("/v1/metros?page_size=100", headers={"Accept-Encoding": "identity"})
-    packed = client.get("/v1/metros?page_size=100", headers={"Accept-Encoding": encoding})
-    assert packed.headers["Content-Encoding"] == encoding
-    assert len(packed.get_data()) < len(plain.get_data())
-    assert decode(packed.get_data()) == plain.get_data()
+    for url in ("/v1/metros?page_size=100", "/v1/metros.csv?page_size=100"):
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        packed = client.get(url, headers={"Accept-Encoding": encoding})
+        assert packed.headers["Content-Encoding"] == encoding
+        assert len(packed.get_data()) < len(plain.get_data())
+        assert decode(packed.get_data()) == plain.get_data()
     small = client.get("/healthz", headers={"Accept-Encoding": encoding})
     assert "Content-Encoding" not in small.headers  # below the size threshold
 

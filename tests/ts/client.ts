@@ -6,7 +6,8 @@ import type { components, paths } from "./schema";
 
 type Problem = components["schemas"]["Problem"];
 
-// Media: data typed as JSON and errors as problem+json (a series may also be read as CSV, with parseAs: "text").
+// Media: data typed as JSON and errors as problem+json; a CSV, an operation of its own at the path + .csv, is read
+// with parseAs: "text".
 const client = createClient<paths, `application/${string}json`>({ baseUrl: process.argv[2] });
 
 // A list parameter as openapi-fetch sends it by default (industry=ALL&industry=336), and comma-separated.
@@ -21,9 +22,13 @@ const commas = await client.GET("/v1/states/{code}/exports", {
 // A page of metros: the total from X-Total-Count and from meta.
 const page = await client.GET("/v1/metros", { params: { query: { q: "portland", page_size: 1 } } });
 
-// A series as CSV: the same operation, read as text.
-const csv = await client.GET("/v1/metros/{code}/exports", {
-  params: { path: { code: "38900" }, query: { from: 2022, format: "csv" } },
+// A series as CSV, and a page of metros: their .csv operations, read as text (the page's links name the .csv path).
+const csv = await client.GET("/v1/metros/{code}/exports.csv", {
+  params: { path: { code: "38900" }, query: { from: 2022 } },
+  parseAs: "text",
+});
+const csvPage = await client.GET("/v1/metros.csv", {
+  params: { query: { q: "portland", page_size: 1 } },
   parseAs: "text",
 });
 
@@ -42,10 +47,19 @@ const again = await client.GET("/v1/metros/{code}", {
   headers: { "If-None-Match": etag },
 });
 
-// Compiled, never run: the spec offers format=csv only where the operation answers it.
+// Compiled, never run: the spec offers each format where the operation answers it, and CSV at the .csv path only.
 export function refused() {
-  // @ts-expect-error a metro's detail is JSON only
-  return client.GET("/v1/metros/{code}", { params: { path: { code: "38900" }, query: { format: "csv" } } });
+  return [
+    // @ts-expect-error a metro's detail is JSON only
+    client.GET("/v1/metros/{code}", { params: { path: { code: "38900" }, query: { format: "csv" } } }),
+    // @ts-expect-error a series' CSV is its .csv operation (format=csv still works, but is not offered)
+    client.GET("/v1/metros/{code}/exports", { params: { path: { code: "38900" }, query: { format: "csv" } } }),
+    client.GET("/v1/metros/{code}/exports.csv", {
+      // @ts-expect-error a .csv operation has no format parameter
+      params: { path: { code: "38900" }, query: { format: "json" } },
+      parseAs: "text",
+    }),
+  ];
 }
 
 console.log(JSON.stringify({
@@ -54,6 +68,8 @@ console.log(JSON.stringify({
   page: { header: page.response.headers.get("X-Total-Count"), total: page.data?.meta?.total,
           names: page.data?.data?.map((m) => m.name), link: page.response.headers.get("Link") },
   csv: { type: csv.response.headers.get("Content-Type"), text: csv.data },
+  csvPage: { text: csvPage.data, total: csvPage.response.headers.get("X-Total-Count"),
+             link: csvPage.response.headers.get("Link") },
   problems: problems.map((p) => p && { status: p.status, title: p.title, detail: p.detail, errors: p.errors }),
   revalidation: { first: first.response.status, name: first.data?.name, etag, status: again.response.status,
                   body: again.error },
