@@ -38,7 +38,7 @@ from schemas.places import (
     MetrosExportsArgs,
     MetrosIndicatorsArgs,
 )
-from schemas.stats import GrowthArgs, GrowthSchema
+from schemas.stats import GrowthSchema, MetroGrowthArgs
 
 blp = Blueprint("metros", __name__, url_prefix="/v1/metros", description="Metropolitan and micropolitan areas.")
 
@@ -242,16 +242,21 @@ def indicators_of(args: dict, places: list) -> Select:
 
 @blp.route("/<code>/growth")
 class MetroGrowth(MethodView):
-    @blp.arguments(GrowthArgs(), location="query")
+    @blp.arguments(MetroGrowthArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, GrowthSchema)
     def get(self, args, code):
         """Get the growth of a metro's exports between two years: change, percent change, CAGR"""
-        geo = lookups.metro(code)
-        dataset = lookups.source(args.get("dataset", "ita-metro-exports")).id
-        indicator = lookups.exports_indicator(dataset)
-        lookups.years(args, figures.years(db.snapshot(), dataset, indicator, ("metro", "unallocated")), dataset,
-                      span=True)
-        rows = db.session.execute(series(geo.id, EXPORTS, dataset)).all()
+        geo, snapshot = lookups.metro(code), db.snapshot()
+        if "as_of" in args:  # from and to default to the first and last year of the editions known then
+            datasets, rows = partners.releases(args, ITA)[1], metro_figures([geo], args)
+            partners.has_figures(rows, [geo], args)
+        else:
+            datasets, rows = (lookups.source(args.get("dataset", ITA)).id,), None
+        years = {y for d in datasets for y in figures.years(snapshot, d, lookups.exports_indicator(d),
+                                                                lookups.METRO_KINDS)}
+        lookups.years(args, sorted(years), " and ".join(datasets), span=True)
+        if rows is None:
+            rows = db.session.execute(series(geo.id, EXPORTS, datasets[0])).all()
         return growth_body(geo, rows, args["from_"], args["to"], lookups.sources, delineations=True)

@@ -340,6 +340,23 @@ def test_metro_series_revisions(client):
                                for code in ("38900", "non-metro")]
 
 
+def test_metro_growth_as_known_on_a_date(client):
+    def change(query):
+        body = client.get(f"/v1/metros/non-metro/growth?{query}").get_json()
+        c = body["change"]
+        return c["start_year"], c["end_year"], c["start_value"], c["end_value"], [s["id"] for s in body["sources"]]
+
+    assert change("as_of=2024-01-01") == (2012, 2021, 185090000000, 199534000000, [ITA_2021])
+    assert change("from=2012&to=2021&as_of=2025-03-08") == change("from=2012&to=2021") == (
+        2012, 2021, 185089873034, 199534442183, [ITA])
+    assert change("as_of=2025-03-08") == (2005, 2023, 61053712183, 233550191754, [ITA])
+    assert problem(client.get("/v1/metros/non-metro/growth?as_of=2023-01-30"), 400)["errors"] == {"as_of": [
+        f"the first release of {ITA} is dated 2023-01-31: none of its figures was known on 2023-01-30"]}
+    assert problem(client.get("/v1/metros/non-metro/growth?as_of=2024-01-01&from=2005&to=2010"), 400)["errors"] == {
+        "as_of": [("no figures for the exports of Non-metropolitan areas to World (WLD) in 2005-2010 as known on "
+                   "2024-01-01; there are for 2012-2021")]}
+
+
 def test_a_metro_series_as_of_two_dates_is_two_requests(client):
     """Each date is its own canonical request: its own ETag and response-cache entry, never another date's."""
     url = "/v1/metros/non-metro/exports?from=2021&to=2021&as_of="
