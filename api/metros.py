@@ -4,7 +4,7 @@ from flask import Response, request
 from flask.views import MethodView
 from sqlalchemy import Select
 
-from api import db, lookups
+from api import db, lookups, partners
 from api.caching import cached
 from api.formats import csv_columns, encoded
 from api.pagination import paginate
@@ -21,6 +21,7 @@ from models.observation import (
     predecessors_filed,
     series,
     sorted_metros,
+    with_industry_titles,
 )
 from models.plan import plans_of
 from models.series import growth_body, lineage, panel, series_body
@@ -33,15 +34,18 @@ from schemas.places import (
     MetroExportsArgs,
     MetroPageSchema,
     MetroQueryArgs,
+    MetroSeriesPanelSchema,
+    MetroSeriesSchema,
     MetrosExportsArgs,
     MetrosIndicatorsArgs,
 )
-from schemas.stats import GrowthArgs, GrowthSchema
+from schemas.stats import GrowthSchema, MetroGrowthArgs
 
 blp = Blueprint("metros", __name__, url_prefix="/v1/metros", description="Metropolitan and micropolitan areas.")
 
 SERIES_COLUMNS = ("geography.code", "geography.name", "dataset", "indicator", "year", "value", "status", "units",
                   "level", "note")
+ITA = "ita-metro-exports"  # the series of ITA's editions, and its newest edition: what an exports read takes by default
 
 
 def shares_of(territory: str | None):
@@ -127,10 +131,13 @@ class MetroExports(MethodView):
     @blp.arguments(MetroExportsArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
-    @blp.response(200, SeriesSchema)
+    @blp.response(200, MetroSeriesSchema)
     @csv_columns(*SERIES_COLUMNS)
     def get(self, args, code):
-        """Get a metro's annual exports (a suppressed year is null with its status, never 0)"""
+        """Get a metro's annual exports (a suppressed year is null with its status, never 0), as known on a date"""
+        if vintaged(args):
+            body = exports_panel([lookups.metro(code)], args)["series"][0]
+            return successor_link(encoded(body), body["successor"])
         rows = db.connection().execute(METRO_EXPORTS, {"code": code, "dataset": args["dataset"]}).all()
         if not rows:
             lookups.metro(code)  # a 404 with a hint
@@ -138,7 +145,7 @@ class MetroExports(MethodView):
         geography = {"kind": first.kind, "code": first.code, "name": first.name}
         heir = {"kind": "metro", "code": first.successor_code, "name": first.successor_name} if (
             first.successor_code) else None
-        sources, per = exports_of(args, bool(found), (geography["kind"],))
+        sources, per = exports_of(args, found, (geography["kind"],))
         body = series_body(geography, found, sources, args, shares_of(first.territory), per=per)
         body.update(lineage(geography, first.current, heir, args["dataset"], not found, "exports",
                             filed_instead(lookups.metro(code).id, args["dataset"]) if not found and heir is None else ()))
@@ -149,29 +156,57 @@ class MetroExports(MethodView):
 class MetrosExports(MethodView):
     @blp.arguments(MetrosExportsArgs(), location="query")
     @cached
-    @blp.response(200, SeriesPanelSchema)
+    @blp.response(200, MetroSeriesPanelSchema)
     @csv_columns(*SERIES_COLUMNS, rows="series.data")
     def get(self, args):
         """Get the annual exports of several metros, one series each"""
-        places = lookups.metros(args["code"])
-        rows = db.session.execute(series([p.id for p in places], EXPORTS, args["dataset"])).all()
-        sources, per = exports_of(args, bool(rows), tuple({p.kind for p in places}))
-        return encoded(panel(places, rows, lambda place, found: with_lineage(series_body(
-            place.place, found, sources, args, shares_of(place.territory), per=per), place, args["dataset"],
-            not found, "exports")))
+        return encoded(exports_panel(lookups.metros(args["code"]), args))
 
 
-def exports_of(args: dict, found: bool, kinds: tuple[str, ...]) -> tuple[list, Per | None]:
-    """The sources of an exports request about places of `kinds` (metro, unallocated) and its per= denominator; 400
-    naming `dataset` if nothing was found because the dataset has no exports of such places (a Census dataset asked
-    of a metro)."""
-    source = lookups.source(args["dataset"])
-    if not found:
+def vintaged(args: dict) -> bool:
+    """Whether an exports read asks about releases: as known on a date (as_of), or each release's figure."""
+    return "as_of" in args or args["revisions"]
+
+
+def metro_figures(places: list, args: dict) -> list[partners.Point]:
+    """Metros' exports as a read about releases takes them (api.partners, as a state's): of the one release
+    dataset= names (ita-metro-exports without as_of), else each year from the newest edition of ITA's series
+    published by as_of; each with its release date and, with revisions=true, every edition's figure known then."""
+    if "dataset" in args:
+        return partners.release_points(places, args, with_industry_titles(series([p.id for p in places], EXPORTS,
+                                                                                 args["dataset"])), lookups.METRO_KINDS)
+    return partners.known_points(places, args, ITA, lookups.METRO_KINDS)
+
+
+def exports_panel(places: list, args: dict) -> dict:
+    """Metros' exports, one series each: of dataset= (ita-metro-exports without as_of), or, asked about releases,
+    as metro_figures() reads them (with as_of and no dataset=, one series across the editions it takes; 400 naming
+    as_of where none was known)."""
+    if vintaged(args):
+        rows = metro_figures(places, args)
+        partners.has_figures(rows, places, args)
+        extra = ("released_on", *(("revisions",) if args["revisions"] else ()))
+    else:
+        rows, extra = db.session.execute(series([p.id for p in places], EXPORTS, args["dataset"])).all(), ()
+    sources, per = exports_of(args, rows, tuple({p.kind for p in places}))
+    return panel(places, rows, lambda place, found: with_lineage(series_body(
+        place.place, found, sources, args, shares_of(place.territory), extra=extra,
+        combined=bool(extra) and "dataset" not in args, per=per), place, args.get("dataset", ITA), not found,
+        "exports"))
+
+
+def exports_of(args: dict, rows: list, kinds: tuple[str, ...]) -> tuple[list, Per | None]:
+    """The sources of an exports request about places of `kinds` (metro, unallocated): the datasets its figures come
+    from, and its per= denominator; 400 naming `dataset` if nothing was found because the dataset (ITA's series
+    with as_of and no dataset=) has no exports of such places (a Census dataset asked of a metro)."""
+    source = lookups.source(args.get("dataset", ITA))
+    if not rows:
         lookups.covers(source.id, EXPORTS, kinds, "exports")
+    used = sorted({r.dataset_id for r in rows}) or [source.id]
     if "per" not in args:
-        return [source], None
+        return lookups.sources(used), None
     per = lookups.per(args["per"], lookups.exports_indicator(source.id), kinds[0])
-    return lookups.sources([source.id, per.dataset]), per
+    return lookups.sources([*used, per.dataset]), per
 
 
 @blp.route("/<code>/indicators")
@@ -215,16 +250,21 @@ def indicators_of(args: dict, places: list) -> Select:
 
 @blp.route("/<code>/growth")
 class MetroGrowth(MethodView):
-    @blp.arguments(GrowthArgs(), location="query")
+    @blp.arguments(MetroGrowthArgs(), location="query")
     @blp.alt_response(404, response="NOT_FOUND")
     @cached
     @blp.response(200, GrowthSchema)
     def get(self, args, code):
         """Get the growth of a metro's exports between two years: change, percent change, CAGR"""
-        geo = lookups.metro(code)
-        dataset = lookups.source(args.get("dataset", "ita-metro-exports")).id
-        indicator = lookups.exports_indicator(dataset)
-        lookups.years(args, figures.years(db.snapshot(), dataset, indicator, ("metro", "unallocated")), dataset,
-                      span=True)
-        rows = db.session.execute(series(geo.id, EXPORTS, dataset)).all()
+        geo, snapshot = lookups.metro(code), db.snapshot()
+        if "as_of" in args:  # from and to default to the first and last year of the editions known then
+            datasets, rows = partners.releases(args, ITA)[1], metro_figures([geo], args)
+            partners.has_figures(rows, [geo], args)
+        else:
+            datasets, rows = (lookups.source(args.get("dataset", ITA)).id,), None
+        years = {y for d in datasets for y in figures.years(snapshot, d, lookups.exports_indicator(d),
+                                                                lookups.METRO_KINDS)}
+        lookups.years(args, sorted(years), " and ".join(datasets), span=True)
+        if rows is None:
+            rows = db.session.execute(series(geo.id, EXPORTS, datasets[0])).all()
         return growth_body(geo, rows, args["from_"], args["to"], lookups.sources, delineations=True)

@@ -1,6 +1,6 @@
 """Trade partners and exports by destination: the partners and their codes, a state's destinations, a partner's
 source states and national total, each as known on a date (as_of) from the releases of the series; and what a state
-read (series, growth, rankings) takes for a partner and a date."""
+read (series, growth, rankings) takes for a partner and a date, and a metro read (series, growth) for a date."""
 
 from collections import defaultdict, namedtuple
 from collections.abc import Iterable
@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from api import db, lookups
 from api.caching import cached
@@ -44,10 +44,10 @@ from schemas.partners import (
 
 blp = Blueprint("partners", __name__, url_prefix="/v1", description="Trade partners and exports by destination.")
 
-# A state's figure as a series or a growth reads it: from the release `dataset_id`, with every covering release's
-# figure (`revisions`).
+# A place's figure as a series or a growth reads it: from the release `dataset_id`, with every covering release's
+# figure (`revisions`) and the release's note on it.
 Point = namedtuple("Point", "geography_id dataset_id indicator industry industry_title partner year value status "
-                            "released_on revisions")
+                            "released_on revisions note")
 
 
 def refuse(parameter: str, message: str):
@@ -109,50 +109,70 @@ def revisions(known: Iterable[Revision]) -> list[dict]:
             for r in known]
 
 
+def known_points(places: list[Geography], args: dict, series_: str, kinds: tuple[str, ...], partner_: str = WORLD,
+                 title: str | None = None) -> list[Point]:
+    """Places' figures of industry ALL for a partner as known on args["as_of"] (of every dated release without it):
+    each year from the newest release of `series_` published by then that covers it, with every covering release's
+    figure. `title`: the industry's, which the points carry."""
+    series_, known_releases = releases(args, series_)
+    known = figures.known_places(db.snapshot(), series_, known_releases, kinds, partner_, ALL_INDUSTRIES).known
+    ids = {p.code: p.id for p in places}
+    return [Point(ids[code], k.dataset, "exports_goods", ALL_INDUSTRIES, title, partner_, year, k.value, k.status,
+                  k.released_on, revisions(k.revisions), k.note)
+            for (code, year), k in known.items() if code in ids]
+
+
+def release_points(places: list[Geography], args: dict, query: Select, kinds: tuple[str, ...],
+                   partner_: str = WORLD) -> list[Point]:
+    """The figures `query` (series() with industry titles) gives of the one release dataset= names (400 naming as_of
+    if it was published after it), with its release date; with revisions=true, each figure of industry ALL with
+    every release's figure of it known on as_of, where its series was released more than once."""
+    snapshot = db.snapshot()
+    series_, (dataset,) = releases(args)
+    released_on = figures.release(snapshot, dataset).released_on
+    history = {}
+    if args.get("revisions") and len(figures.releases(snapshot)[series_]) > 1:
+        known_releases = releases({k: v for k, v in args.items() if k != "dataset"}, series_)[1]
+        history = figures.known_places(snapshot, series_, known_releases, kinds, partner_, ALL_INDUSTRIES).known
+    codes = {p.id: p.code for p in places}
+    points = []
+    for r in db.session.execute(query):
+        known = history.get((codes[r.geography_id], r.year)) if r.industry == ALL_INDUSTRIES else None
+        points.append(Point(r.geography_id, r.dataset_id, r.indicator, r.industry, r.industry_title, r.partner,
+                            r.year, r.value, r.status, released_on, revisions(
+                                known.revisions if known else [Revision(dataset, released_on, r.value, r.status)]),
+                            r.note))
+    return points
+
+
 def state_figures(places: list[Geography], args: dict, industries=(ALL_INDUSTRIES,),
                   naics_level: int | None = None) -> list[Point]:
     """States' exports to args["partner"] as a series or a growth reads them: with `dataset=`, that dataset's;
     else, for industry ALL, the series of state exports by destination as known on `as_of` (each year from the
     newest release that covers it), and, without as_of, the files by industry (the only release of their series,
     undated) for what that series does not give."""
-    snapshot, as_of = db.snapshot(), args.get("as_of")
     code = partner(args["partner"], "partner").code
-    ids = {p.id: p.code for p in places}
+    ids = [p.id for p in places]
     if "dataset" in args:
-        series_, (dataset,) = releases(args)
-        released_on = figures.release(snapshot, dataset).released_on
-        history = {}
-        if args.get("revisions") and len(figures.releases(snapshot)[series_]) > 1:  # each point's revisions
-            known_releases = releases({k: v for k, v in args.items() if k != "dataset"}, series_)[1]
-            history = figures.known_places(snapshot, series_, known_releases, ("state",), code, ALL_INDUSTRIES).known
-        rows = db.session.execute(with_industry_titles(series(list(ids), EXPORTS, dataset, industries=industries,
-                                                              naics_level=naics_level, partner=code))).all()
-        return [Point(r.geography_id, r.dataset_id, r.indicator, r.industry, r.industry_title, r.partner,
-                      r.year, r.value, r.status, released_on, revisions(
-                          history[ids[r.geography_id], r.year].revisions
-                          if (ids[r.geography_id], r.year) in history and r.industry == ALL_INDUSTRIES
-                          else [Revision(dataset, released_on, r.value, r.status)]))
-                for r in rows]
+        return release_points(places, args, with_industry_titles(series(
+            ids, EXPORTS, args["dataset"], industries=industries, naics_level=naics_level, partner=code)),
+            ("state",), code)
+    as_of = args.get("as_of")
     if as_of is not None and (naics_level or set(industries) != {ALL_INDUSTRIES}):
         refuse("as_of", "figures by industry come from files without a release date: as_of applies to industry ALL")
     points = {}
     if ALL_INDUSTRIES in industries and not naics_level:
-        series_, known_releases = releases(args)
         title = db.session.scalar(select(Industry.title).where(Industry.code == ALL_INDUSTRIES))
-        known = figures.known_places(snapshot, series_, known_releases, ("state",), code, ALL_INDUSTRIES).known
-        places_by_code = {c: i for i, c in ids.items()}
-        for (place, year), k in known.items():
-            if place in places_by_code:
-                points[places_by_code[place], ALL_INDUSTRIES, year] = Point(
-                    places_by_code[place], k.dataset, "exports_goods", ALL_INDUSTRIES, title, code, year,
-                    k.value, k.status, k.released_on, revisions(k.revisions))
+        points = {(p.geography_id, p.industry, p.year): p
+                  for p in known_points(places, args, STATE_SERIES, ("state",), code, title)}
     if as_of is None:
-        query = series(list(ids), EXPORTS, None, industries=industries, naics_level=naics_level, partner=code)
+        query = series(ids, EXPORTS, None, industries=industries, naics_level=naics_level, partner=code)
         for r in db.session.execute(with_industry_titles(query.where(Observation.dataset_id.in_(sole_releases())))):
             if (r.geography_id, r.industry, r.year) not in points:
                 points[r.geography_id, r.industry, r.year] = Point(
                     r.geography_id, r.dataset_id, r.indicator, r.industry, r.industry_title, r.partner,
-                    r.year, r.value, r.status, None, revisions([Revision(r.dataset_id, None, r.value, r.status)]))
+                    r.year, r.value, r.status, None, revisions([Revision(r.dataset_id, None, r.value, r.status)]),
+                    r.note)
     return sorted(points.values(), key=lambda p: (p.geography_id, p.dataset_id, p.indicator, p.industry, p.year))
 
 
@@ -164,9 +184,10 @@ def during(first: int | None, last: int | None) -> str:
 
 
 def has_figures(points: list, places: list[Geography], args: dict) -> None:
-    """400 where a partner other than the world, or any partner as known on `as_of`, has no figure from `from` to
-    `to` for the places (naming partner, or as_of), with the years that have some."""
-    info, as_of = partner(args["partner"], "partner"), args.get("as_of")
+    """400 where a partner other than the world (args["partner"], the world without it), or any partner as known on
+    `as_of`, has no figure from `from` to `to` for the places (naming partner, or as_of), with the years that have
+    some."""
+    info, as_of = partner(args.get("partner", WORLD), "partner"), args.get("as_of")
     first, last = args.get("from_"), args.get("to")
     given = sorted({p.year for p in points if p.value is not None})
     if (info.code == WORLD and as_of is None) or any((first or 0) <= year <= (last or 9999) for year in given):

@@ -70,7 +70,7 @@ def listed(datasets: Iterable[str]) -> Select:
     return select(o.dataset_id, o.partner).where(o.dataset_id.in_(list(datasets))).group_by(o.dataset_id, o.partner)
 
 
-Cell = namedtuple("Cell", "dataset_id geography_id kind code name usps metro_type partner year value status")
+Cell = namedtuple("Cell", "dataset_id geography_id kind code name usps metro_type partner year value status note")
 
 
 def cells(datasets: Iterable[str], indicator: str = "exports_goods", kinds: Iterable[str] | None = None,
@@ -80,7 +80,7 @@ def cells(datasets: Iterable[str], indicator: str = "exports_goods", kinds: Iter
     None). newest() needs the world figures among them, which say what each release covers."""
     o, g = Observation, Geography
     query = (select(o.dataset_id, o.geography_id, g.kind, g.code, g.name, g.usps, g.metro_type, o.partner, o.year,
-                    o.value, o.status)
+                    o.value, o.status, o.note)
              .join(g, g.id == o.geography_id)
              .where(o.dataset_id.in_(list(datasets)), o.indicator == indicator, o.industry == industry))
     if kinds is not None:
@@ -97,12 +97,14 @@ def cells(datasets: Iterable[str], indicator: str = "exports_goods", kinds: Iter
 @dataclass(frozen=True, slots=True)
 class Revision:
     """One release's figure of a place, partner and year (value and status None: the release lists the partner and
-    covers the place and year, but gives no figure: no exports, as that release has it)."""
+    covers the place and year, but gives no figure: no exports, as that release has it), with the release's note on
+    it (why a figure is null, for ITA's metros)."""
 
     dataset: str
     released_on: date | None
     value: float | None
     status: str | None
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,7 @@ class Known:
     dataset: str
     released_on: date | None
     revisions: tuple[Revision, ...]
+    note: str | None = None
 
 
 Key = tuple[int, str, int]  # (geography id, partner, year)
@@ -127,15 +130,15 @@ def newest(rows, order: Sequence[tuple[str, date | None]], listed: Mapping[str, 
     for r in rows:
         if r.partner == WORLD:
             covered.add((r.dataset_id, r.geography_id, r.year))
-        found[r.dataset_id, r.geography_id, r.partner, r.year] = (r.value, r.status)
+        found[r.dataset_id, r.geography_id, r.partner, r.year] = (r.value, r.status, r.note)
     known = {}
     for geography_id, partner, year in {key[1:] for key in found}:
-        chain = tuple(Revision(d, on, *found.get((d, geography_id, partner, year), (None, None))) for d, on in order
-                      if (d, geography_id, year) in covered and partner in listed.get(d, ()))
+        chain = tuple(Revision(d, on, *found.get((d, geography_id, partner, year), (None, None, None)))
+                      for d, on in order if (d, geography_id, year) in covered and partner in listed.get(d, ()))
         if chain and chain[0].status is not None:
             first = chain[0]
             known[geography_id, partner, year] = Known(first.value, first.status, first.dataset, first.released_on,
-                                                       chain)
+                                                       chain, first.note)
     return known
 
 
@@ -144,4 +147,4 @@ def as_in(known: Known, dataset: str) -> Known | None:
     found = next((r for r in known.revisions if r.dataset == dataset), None)
     if found is None or found.status is None:
         return None
-    return Known(found.value, found.status, found.dataset, found.released_on, known.revisions)
+    return Known(found.value, found.status, found.dataset, found.released_on, known.revisions, found.note)

@@ -22,6 +22,8 @@ AS_OF = fields.Date(validate=validate.Range(date(1900, 1, 1), date(2100, 12, 31)
                         "YYYY-MM-DD: the figures as known on that date, from the releases of the series published by "
                         "then (the newest that covers each place and year); files without a release date are left "
                         "out. Default: every release.")})
+REVISIONS = fields.Boolean(load_default=False, metadata={
+    "description": "true: each point lists every release's figure of it (revisions), newest first."})
 
 
 class IntegerArg(fields.Integer):

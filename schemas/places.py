@@ -9,6 +9,7 @@ from models.observation import INDICATORS
 from schemas.common import (
     AS_OF,
     PARTNER,
+    REVISIONS,
     YEARS,
     Figure,
     IntegerArg,
@@ -164,9 +165,20 @@ class SeriesArgs(YearRangeArgs):
 
 
 class MetroExportsArgs(SeriesArgs, UnitsArgs, PerArgs):
-    dataset = fields.String(load_default="ita-metro-exports", validate=validate.Length(1, 64), metadata={
-        "description": "ita-metro-exports (goods, 2005-2023, default), ita-metro-exports-2012-2021, or "
-                       "brookings-export-monitor-2018 (goods and services, 2017)."})
+    dataset = fields.String(validate=validate.Length(1, 64), metadata={
+        "description": "One release: ita-metro-exports (goods, 2005-2023; the default without as_of), "
+                       "ita-metro-exports-2012-2021 (its 2012-2021 edition), or brookings-export-monitor-2018 (goods "
+                       "and services, 2017). Left out with as_of: each year from the newest edition of ITA's series "
+                       "published by then."})
+    as_of = AS_OF
+    revisions = REVISIONS
+
+    @ma.post_load
+    def newest_edition(self, data, **kwargs):
+        """Without as_of, the default dataset is there, so that naming it is the same request (one ETag)."""
+        if "as_of" not in data:
+            data.setdefault("dataset", "ita-metro-exports")
+        return data
 
 
 class IndicatorArgs(SeriesArgs, UnitsArgs):
@@ -197,8 +209,7 @@ class StateExportsArgs(SeriesArgs, UnitsArgs, PerArgs):
                        "33); see `aggregate` in /v1/industries."})
     partner = PARTNER
     as_of = AS_OF
-    revisions = fields.Boolean(load_default=False, metadata={
-        "description": "true: each point lists every release's figure of it (revisions), newest first."})
+    revisions = REVISIONS
 
     @ma.validates_schema
     def one_selector(self, data, **kwargs):
@@ -240,6 +251,21 @@ class StatePointSchema(PointSchema):
 
 class StateSeriesSchema(SeriesSchema):
     data = fields.List(fields.Nested(StatePointSchema))
+
+
+class MetroPointSchema(PointSchema):
+    released_on = fields.String(allow_none=True, metadata={
+        "format": "date", "description": "With as_of or revisions=true: the release date of the dataset the figure "
+                                         "comes from; null if unknown."})
+    revisions = StatePointSchema._declared_fields["revisions"]
+
+
+class MetroSeriesSchema(SeriesSchema):
+    data = fields.List(fields.Nested(MetroPointSchema))
+
+
+class MetroSeriesPanelSchema(ma.Schema):
+    series = fields.List(fields.Nested(MetroSeriesSchema), metadata={"description": "One series per metro, as asked."})
 
 
 class StateSeriesPanelSchema(ma.Schema):

@@ -37,6 +37,10 @@ class GrowthArgs(FormatArgs):
             raise ma.ValidationError("must not be after 'to'", "from")
 
 
+class MetroGrowthArgs(GrowthArgs):
+    as_of = AS_OF
+
+
 class StateGrowthArgs(GrowthArgs):
     industry = fields.String(load_default="ALL", validate=INDUSTRY)
     partner = PARTNER

@@ -13,7 +13,13 @@ from referencing import Registry, Resource
 from api import ROOT
 from schemas.common import SeriesPanelSchema, SeriesSchema
 from schemas.observations import ObservationPageSchema
-from schemas.places import NationSeriesSchema, StateSeriesPanelSchema, StateSeriesSchema
+from schemas.places import (
+    MetroSeriesPanelSchema,
+    MetroSeriesSchema,
+    NationSeriesSchema,
+    StateSeriesPanelSchema,
+    StateSeriesSchema,
+)
 from schemas.stats import RankingSchema
 
 SPEC = yaml.safe_load(Path(ROOT / "openapi.yaml").read_text())
@@ -35,14 +41,18 @@ EXAMPLES = {
                                   "/v1/metros/38900/exports?units=share&from=2020",
                                   "/v1/metros/38900/exports?units=index&base_year=2010",
                                   "/v1/metros/38900/exports?dataset=brookings-export-monitor-2018",
-                                  "/v1/metros/38900/exports?per=population&units=index&base_year=2015"],
+                                  "/v1/metros/38900/exports?per=population&units=index&base_year=2015",
+                                  "/v1/metros/non-metro/exports?as_of=2024-01-01&units=share",
+                                  "/v1/metros/non-metro/exports?from=2020&revisions=true"],
     "/v1/metros/{code}/growth": ["/v1/metros/38900/growth?from=2012&to=2022",
-                                 "/v1/metros/49740/growth?from=2013&to=2015"],
+                                 "/v1/metros/49740/growth?from=2013&to=2015",
+                                 "/v1/metros/49740/growth?as_of=2024-01-01"],
     "/v1/metros/{code}/indicators": ["/v1/metros/38900/indicators", "/v1/metros/38900/indicators?name=population"],
     "/v1/observations": ["/v1/observations", "/v1/observations?kind=state&industry=336&page_size=2",
                          "/v1/observations?dataset=ita-metro-exports&code=49740&from=2014&to=2016"],
     "/v1/metros/exports": ["/v1/metros/exports?code=38900,31080", "/v1/metros/exports?code=49740&units=index&base_year=2013",
-                           "/v1/metros/exports?code=38900,10180&per=population&from=2015"],
+                           "/v1/metros/exports?code=38900,10180&per=population&from=2015",
+                           "/v1/metros/exports?code=38900,non-metro&as_of=2024-01-01&revisions=true"],
     "/v1/metros/indicators": ["/v1/metros/indicators?code=10180,38900&name=population,jobs"],
     "/v1/nation/exports": ["/v1/nation/exports", "/v1/nation/exports?dataset=census-state-exports-2012&units=change",
                            "/v1/nation/exports?dataset=census-state-exports-2013-2018&industry=336"],
@@ -83,9 +93,9 @@ FILES = {"/v1/datasets/{id}/download": ["/v1/datasets/ita-metro-exports/download
 CSV = {**FILES, **{f"{path}.csv": [csv_url(url) for url in urls] for path, urls in EXAMPLES.items()
                    if f"{path}.csv" in SPEC["paths"]}}
 # Operations whose JSON is encoded as built, not dumped through their schema: the schema must write the same.
-ENCODED = {"/v1/metros/{code}/exports": SeriesSchema, "/v1/metros/{code}/indicators": SeriesSchema,
+ENCODED = {"/v1/metros/{code}/exports": MetroSeriesSchema, "/v1/metros/{code}/indicators": SeriesSchema,
            "/v1/states/{code}/exports": StateSeriesSchema, "/v1/rankings/metros": RankingSchema,
-           "/v1/rankings/states": RankingSchema, "/v1/metros/exports": SeriesPanelSchema,
+           "/v1/rankings/states": RankingSchema, "/v1/metros/exports": MetroSeriesPanelSchema,
            "/v1/metros/indicators": SeriesPanelSchema, "/v1/states/exports": StateSeriesPanelSchema,
            "/v1/nation/exports": NationSeriesSchema, "/v1/observations": ObservationPageSchema}
 REGISTRY = Registry().with_resource("urn:spec", Resource.opaque(SPEC))

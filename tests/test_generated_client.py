@@ -65,7 +65,7 @@ def test_typed_series(generated, client):
     response = generated.get_metro_exports.sync_detailed("38900", client=client, from_=2022)
     assert response.status_code == 200
     series = response.parsed
-    assert isinstance(series, models.Series)
+    assert isinstance(series, models.MetroSeries)
     assert series.geography.name == "Portland-Vancouver-Hillsboro, OR-WA"
     assert [(p.year, p.value, p.status) for p in series.data] == [(2022, 34368003214, "ok"), (2023, 26973156822, "ok")]
 

@@ -133,7 +133,7 @@ def known_on(engine, as_of, partner="WLD", year=2018, place="50") -> list[tuple]
     """(release, value, status) of a state's figure for a partner as known on `as_of`, through models.figures."""
     with snapshot(engine) as s:
         ids = tuple(r.id for r in figures.releases(s)[SERIES] if as_of is None or r.released_on <= as_of)
-        places = figures.known_places(s, SERIES, ids, ("state",), partner, "ALL", False).known
+        places = figures.known_places(s, SERIES, ids, ("state",), partner, "ALL").known
     return [(k.dataset, k.value, k.status) for (code, y), k in places.items() if code == place and y == year]
 
 
@@ -152,15 +152,15 @@ def test_figures_as_known_on_a_date(engine):
 def test_revisions_of_a_figure(engine):
     with snapshot(engine) as s:
         ids = tuple(r.id for r in figures.releases(s)[SERIES])
-        canada = figures.known_places(s, SERIES, ids, ("state",), "CAN", "ALL", False).known["50", 2018]
-        europe = figures.known_places(s, SERIES, ids, ("state",), "G-EUR", "ALL", False).known["50", 2019]
+        canada = figures.known_places(s, SERIES, ids, ("state",), "CAN", "ALL").known["50", 2018]
+        europe = figures.known_places(s, SERIES, ids, ("state",), "G-EUR", "ALL").known["50", 2019]
     assert [(r.dataset, r.released_on, r.value) for r in canada.revisions] == [
         (CURRENT, date(2026, 3, 31), 1270122715), (REVISED, date(2020, 10, 21), 1270122715),
         (INITIAL, date(2019, 3, 31), 1268891327)]
     assert [(r.dataset, r.value) for r in europe.revisions] == [(REVISED, 457255334)]
 
 
-Row = namedtuple("Row", "dataset_id geography_id partner year value status")
+Row = namedtuple("Row", "dataset_id geography_id partner year value status note", defaults=(None,))
 ORDER = [("new", date(2026, 3, 31)), ("old", date(2020, 10, 21))]
 
 
@@ -185,6 +185,16 @@ ORDER = [("new", date(2026, 3, 31)), ("old", date(2020, 10, 21))]
 def test_newest_release_that_covers_and_lists(rows, listed, expected):
     found = newest(rows, ORDER, {d: frozenset(p) for d, p in listed.items()})
     assert {key: (k.dataset, k.value, [(r.dataset, r.value) for r in k.revisions]) for key, k in found.items()} == expected
+
+
+def test_a_figure_as_known_keeps_the_note_of_its_release():
+    """ITA's notes say why a figure is null; the release a figure is known from gives it, not an older one."""
+    rows = [Row("new", 1, "WLD", 2012, None, "not_available", "not a metropolitan area in 2012"),
+            Row("old", 1, "WLD", 2012, None, "suppressed", "withheld")]
+    found = newest(rows, ORDER, {"new": frozenset({"WLD"}), "old": frozenset({"WLD"})})[1, "WLD", 2012]
+    assert (found.dataset, found.status, found.note) == ("new", "not_available", "not a metropolitan area in 2012")
+    assert [(r.dataset, r.status, r.note) for r in found.revisions] == [
+        ("new", "not_available", "not a metropolitan area in 2012"), ("old", "suppressed", "withheld")]
 
 
 def test_releases_of_each_series(engine):

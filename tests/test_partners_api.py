@@ -1,6 +1,7 @@
 """Exports by destination through the API: partners by any code, a state's destinations, a partner's states and
-national total, partner= and as_of= on series, growth and rankings, the releases of a series; on the fixtures, and
-(`realdata`) every figure served for 2014-2025 against its file."""
+national total, partner= and as_of= on series, growth and rankings, the releases of a series; a metro's series and
+growth as known on a date from ITA's two editions; on the fixtures, and (`realdata`) every figure served for
+2014-2025 against its file and every metro figure as known between and after the two ITA editions."""
 
 import csv
 from collections import Counter, defaultdict
@@ -269,6 +270,111 @@ def test_as_of_is_part_of_the_canonical_request(client):
     assert client.get("/v1/states/VT/exports", headers={"If-None-Match": later.headers["ETag"]}).status_code == 200
 
 
+# --- metro series and growth as known on a date: ITA's 2012-2021 edition (2023-01-31) and 2005-2023 workbook -------
+
+ITA, ITA_2021 = "ita-metro-exports", "ita-metro-exports-2012-2021"
+
+
+def points(body: dict, *keys: str) -> list[tuple]:
+    return [tuple(p[k] for k in keys) for p in body["data"]]
+
+
+def test_metro_series_as_known_on_a_date(client):
+    """Between the two editions only the first one's years are known (its rounded figures among them); after the
+    second, its years; without as_of, the newest edition alone, as before, with no release fields."""
+    then = client.get("/v1/metros/non-metro/exports?as_of=2024-01-01").get_json()
+    assert [p["year"] for p in then["data"]] == list(range(2012, 2022))
+    assert points(then, "year", "value", "status", "dataset", "released_on")[-2:] == [
+        (2020, 164699000000, "rounded", ITA_2021, "2023-01-31"), (2021, 199534000000, "rounded", ITA_2021, "2023-01-31")]
+    assert [s["id"] for s in then["sources"]] == [ITA_2021] and then["units_basis"][0]["datasets"] == [ITA_2021]
+    now = client.get("/v1/metros/non-metro/exports?as_of=2025-03-08").get_json()
+    assert [p["year"] for p in now["data"]] == list(range(2005, 2024))
+    assert set(points(now, "dataset", "released_on")) == {(ITA, "2025-03-08")}
+    default = client.get("/v1/metros/non-metro/exports").get_json()
+    assert [{k: v for k, v in p.items() if k != "released_on"} for p in now["data"]] == default["data"]
+    assert "released_on" not in default["data"][0] and default["sources"] == now["sources"]
+    # one edition named, as of a date after it: the same figures
+    assert client.get(f"/v1/metros/non-metro/exports?as_of=2024-06-30&dataset={ITA_2021}").get_json()["data"] == (
+        then["data"])
+    # a metro's notes (why a figure is null) come with the figure as known
+    yuma = client.get("/v1/metros/49740/exports?as_of=2025-03-08").get_json()
+    assert yuma["data"] == [{**p, "released_on": "2025-03-08"}
+                            for p in client.get("/v1/metros/49740/exports").get_json()["data"]]
+
+
+def test_metro_series_errors_name_as_of_as_state_series_do(client):
+    cases = {
+        "as_of=2023-01-30": {"as_of": [
+            f"the first release of {ITA} is dated 2023-01-31: none of its figures was known on 2023-01-30"]},
+        "as_of=2024-01-01&from=2022": {"as_of": [
+            ("no figures for the exports of Portland-Vancouver-Hillsboro, OR-WA to World (WLD) from 2022 as known on "
+             "2024-01-01; there are for 2012-2021")]},
+        f"as_of=2024-01-01&dataset={ITA}": {"as_of": [f"{ITA} was released on 2025-03-08, after 2024-01-01"]},
+        "as_of=2024-01-01&dataset=brookings-export-monitor-2018": {"as_of": [
+            "brookings-export-monitor-2018 has no release date"]},
+        "as_of=2019-13-01": {"as_of": ["Not a valid date."]},
+        "revisions=maybe": {"revisions": ["Not a valid boolean."]},
+    }
+    for query, errors in cases.items():
+        assert problem(client.get(f"/v1/metros/38900/exports?{query}"), 400)["errors"] == errors, query
+    assert problem(client.get("/v1/metros/exports?code=38900,10180&as_of=2023-01-30"), 400)["errors"] == (
+        cases["as_of=2023-01-30"])
+
+
+def test_metro_series_revisions(client):
+    body = client.get("/v1/metros/non-metro/exports?from=2021&to=2022&revisions=true").get_json()
+    assert [(year, value, dataset, [(r["dataset"], r["released_on"], r["value"], r["status"]) for r in revisions])
+            for year, value, dataset, revisions in points(body, "year", "value", "dataset", "revisions")] == [
+        (2021, 199534442183, ITA, [(ITA, "2025-03-08", 199534442183, "ok"),
+                                   (ITA_2021, "2023-01-31", 199534000000, "rounded")]),
+        (2022, 227114321710, ITA, [(ITA, "2025-03-08", 227114321710, "ok")])]
+    body = client.get("/v1/metros/non-metro/exports?from=2021&as_of=2024-01-01&revisions=true").get_json()
+    assert [[(r["dataset"], r["value"]) for r in p["revisions"]] for p in body["data"]] == [
+        [(ITA_2021, 199534000000)]]
+    body = client.get(f"/v1/metros/non-metro/exports?from=2021&to=2021&dataset={ITA_2021}&revisions=true").get_json()
+    assert [(p["value"], [(r["dataset"], r["value"]) for r in p["revisions"]]) for p in body["data"]] == [
+        (199534000000, [(ITA, 199534442183), (ITA_2021, 199534000000)])]
+    body = client.get("/v1/metros/38900/exports?dataset=brookings-export-monitor-2018&revisions=true").get_json()
+    assert points(body, "released_on", "revisions") == [(None, [{
+        "dataset": "brookings-export-monitor-2018", "released_on": None, "value": 20973570312, "status": "ok"}])]
+    panel = client.get("/v1/metros/exports?code=38900,non-metro&as_of=2024-01-01&revisions=true").get_json()
+    assert panel["series"] == [client.get(f"/v1/metros/{code}/exports?as_of=2024-01-01&revisions=true").get_json()
+                               for code in ("38900", "non-metro")]
+
+
+def test_metro_growth_as_known_on_a_date(client):
+    def change(query):
+        body = client.get(f"/v1/metros/non-metro/growth?{query}").get_json()
+        c = body["change"]
+        return c["start_year"], c["end_year"], c["start_value"], c["end_value"], [s["id"] for s in body["sources"]]
+
+    assert change("as_of=2024-01-01") == (2012, 2021, 185090000000, 199534000000, [ITA_2021])
+    assert change("from=2012&to=2021&as_of=2025-03-08") == change("from=2012&to=2021") == (
+        2012, 2021, 185089873034, 199534442183, [ITA])
+    assert change("as_of=2025-03-08") == (2005, 2023, 61053712183, 233550191754, [ITA])
+    assert problem(client.get("/v1/metros/non-metro/growth?as_of=2023-01-30"), 400)["errors"] == {"as_of": [
+        f"the first release of {ITA} is dated 2023-01-31: none of its figures was known on 2023-01-30"]}
+    assert problem(client.get("/v1/metros/non-metro/growth?as_of=2024-01-01&from=2005&to=2010"), 400)["errors"] == {
+        "as_of": [("no figures for the exports of Non-metropolitan areas to World (WLD) in 2005-2010 as known on "
+                   "2024-01-01; there are for 2012-2021")]}
+
+
+def test_a_metro_series_as_of_two_dates_is_two_requests(client):
+    """Each date is its own canonical request: its own ETag and response-cache entry, never another date's."""
+    url = "/v1/metros/non-metro/exports?from=2021&to=2021&as_of="
+    first = {day: client.get(url + day) for day in ("2024-01-01", "2025-03-08")}
+    assert first["2024-01-01"].headers["ETag"] != first["2025-03-08"].headers["ETag"]
+    again = {day: client.get(url + day) for day in first}
+    assert [(r.headers["X-Cache"], r.get_json()["data"][0]["value"]) for r in again.values()] == [
+        ("hit", 199534000000), ("hit", 199534442183)]
+    assert all(again[day].get_data() == first[day].get_data() for day in first)
+    tag = first["2024-01-01"].headers["ETag"]
+    assert client.get(url + "2024-01-01", headers={"If-None-Match": tag}).status_code == 304
+    assert client.get(url + "2025-03-08", headers={"If-None-Match": tag}).status_code == 200
+    between = client.get(url + "2024-06-30")  # the same release known: the same figures, under its own ETag
+    assert between.get_data() == first["2024-01-01"].get_data() and between.headers["ETag"] != tag
+
+
 def test_partner_endpoints_answer_csv(client):
     text = client.get("/v1/states/VT/partners?limit=2&format=csv").get_data(as_text=True)
     assert text.splitlines()[:2] == ["rank,code,name,kind,value,status,share,dataset,released_on",
@@ -381,6 +487,46 @@ def test_oregon_2019_as_first_published_and_as_revised(real_client):
     assert [(r["dataset"], r["value"]) for r in body["data"][0]["revisions"]] == [
         (CURRENT, 25879518752), (REVISED, 23599198269)]
     assert round(25879518752 / 23599198269 - 1, 3) == 0.097
+
+
+@pytest.mark.realdata
+def test_houston_as_known_between_the_two_ita_editions(real_client):
+    """The 2012-2021 edition wrote Houston's larger figures in scientific notation (rounded); the workbook of
+    2025-03-08 gives them whole."""
+    def known(query):
+        return real_client.get(f"/v1/metros/26420/exports?{query}").get_json()["data"]
+
+    then = known("as_of=2024-06-30")
+    assert [(p["year"], p["dataset"]) for p in then] == [(y, ITA_2021) for y in range(2012, 2022)]
+    assert [(p["value"], p["status"]) for p in then if p["year"] == 2019] == [(129656000000, "rounded")]
+    now = known("as_of=2025-03-08")
+    assert [(p["year"], p["dataset"]) for p in now] == [(y, ITA) for y in range(2005, 2024)]
+    assert [(p["value"], p["status"]) for p in now if p["year"] == 2019] == [(129656007187, "ok")]
+    assert [[(r["dataset"], r["value"]) for r in p["revisions"]] for p in known("revisions=true&from=2019&to=2019")] == [
+        [(ITA, 129656007187), (ITA_2021, 129656000000)]]
+
+
+@pytest.mark.realdata
+def test_every_metro_as_known_on_a_date_is_the_edition_published_by_then(real_client):
+    """Every place of ITA's series: as of a date between the editions, the 2012-2021 edition's figures; after the
+    second, the workbook's (what a read without as_of serves)."""
+    codes, page = [], 1
+    while page:
+        body = real_client.get(f"/v1/metros?page_size=500&page={page}").get_json()
+        codes += [m["code"] for m in body["data"]]
+        page = page + 1 if page < body["meta"]["pages"] else 0
+    served = 0
+    for start in range(0, len(codes), 50):
+        chunk = ",".join(codes[start:start + 50])
+        for as_of, dataset in (("2024-06-30", ITA_2021), ("2025-03-08", ITA)):
+            edition = real_client.get(f"/v1/metros/exports?code={chunk}&dataset={dataset}").get_json()["series"]
+            response = real_client.get(f"/v1/metros/exports?code={chunk}&as_of={as_of}")
+            # a 400 (naming as_of) where none of the places has a figure known then
+            asked = response.get_json()["series"] if response.status_code == 200 else [{"data": []} for _ in edition]
+            assert [[{k: v for k, v in p.items() if k != "released_on"} for p in s["data"]] for s in asked] == [
+                s["data"] for s in edition], (as_of, chunk)
+            served += sum(len(s["data"]) for s in asked)
+    assert served == 7942 + 4020  # every figure of each edition, nulls with their status included
 
 
 @pytest.mark.realdata
