@@ -213,12 +213,11 @@ def summary(places: Iterable[Place], year: int, base_year: int, threshold: float
     the named metros; every metropolitan area (with ITA's "Other Metropolitan Areas"); everything, the national
     total; and the metros with a figure in both years."""
     places = list(places)
-
-    def values(keep, at: int) -> dict[str, float | None]:
-        return {p.code: p.value(at) for p in places if keep(p) and at in p.figures}
+    now, before = ({p.code: p.value(at) for p in places if at in p.figures} for at in (year, base_year))
 
     def both(keep) -> tuple[dict, dict]:
-        return values(keep, year), values(keep, base_year)
+        codes = [p.code for p in places if keep(p)]
+        return {c: now[c] for c in codes if c in now}, {c: before[c] for c in codes if c in before}
 
     metros = both(lambda p: p.kind == "metro")
     metropolitan = both(lambda p: p.kind == "metro" or part(p.code) == "metropolitan")
