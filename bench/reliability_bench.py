@@ -175,9 +175,11 @@ def rss(pid: int) -> float:
 
 
 def memory(checkout: Path, env: dict, folder: Path, requests: int = 20_000) -> None:
-    # a store of the checkout's own schema, built by its own loaders (an older checkout reads other tables)
+    # a store of the checkout's own schema, built by its own loaders from its own fixtures (an older checkout reads
+    # other tables and files)
     store = f"sqlite:///{folder / 'memory.sqlite'}"
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "data", "build", "--data-dir", str(FIXTURES)],
+    fixtures = checkout / "tests" / "data"
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "data", "build", "--data-dir", str(fixtures)],
                    cwd=checkout, env={**os.environ, "EXPORTS_DATABASE_URL": store}, check=True, capture_output=True)
     with served(checkout, {**env, "EXPORTS_DATABASE_URL": store}, folder / "memory.log", workers=1) as port:
         worker = int(subprocess.check_output(["pgrep", "-f", f"127.0.0.1:{port}", "-n"]).split()[0])
