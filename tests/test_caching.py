@@ -98,12 +98,14 @@ def test_shared_figures_are_safe_from_a_plain_view_after_a_reload(hourly, reload
     assert after.get_json() == {"total": before["total"] + LOS_ANGELES_2023, "version": "test-plain-view"}
 
 
-def test_a_ranking_of_remembered_figures_reads_only_the_data_version(hourly):
+def test_a_ranking_of_remembered_figures_reads_only_the_data_version(hourly, monkeypatch):
     """Once a process has read a cross-section, another ranking of it (uncached: a new limit) runs one statement:
-    the read of the version it pins."""
+    the read of the version it pins (by the driver: db.pin)."""
     app = hourly()
     statements = []
     event.listen(app.extensions["store_engine"], "before_cursor_execute", lambda *a: statements.append(a[2]))
+    pin = db.pin
+    monkeypatch.setattr(db, "pin", lambda held: statements.append(db.STATE_SQL) or pin(held))
     client = app.test_client()
     first = client.get("/v1/rankings/metros?year=2023&limit=1")
     assert first.headers["X-Cache"] == "miss" and len(statements) > 1
