@@ -101,11 +101,10 @@ def connect_args(url: str, statement_timeout_ms: int, connect_timeout_s: int) ->
 
 def init_app(app: Flask) -> None:
     url = app.config["DATABASE_URL"]
-    # No ping at checkout: it was one more round trip on every request (a fifth of an uncached series on PostgreSQL,
-    # bench/README.md). A connection that dropped (a restart) fails its request's first statement instead: that
-    # request is a 503 (problems.Api.handle_store_error), SQLAlchemy discards the older pooled connections, the next
-    # request connects anew.
-    engine = create_store_engine(url, connect_args=connect_args(
+    # A server connection can drop (a restart, the network): test it at checkout, so that a worker's stale pooled
+    # connections are replaced rather than failing a request each once the server is back (a round trip per request:
+    # bench/README.md). A SQLite file cannot drop.
+    engine = create_store_engine(url, pool_pre_ping=not url.startswith("sqlite"), connect_args=connect_args(
         url, app.config["STATEMENT_TIMEOUT_MS"], app.config["DATABASE_CONNECT_TIMEOUT"]))
     app.extensions["store_engine"] = engine
     app.extensions["request_engine"] = (
