@@ -52,6 +52,9 @@ from http_bench import (
     wrk_script,
 )
 
+sys.path.insert(0, str(ROOT / "tests"))
+from helpers import drip_headers  # the slow clients of tests/test_edge.py
+
 BIN = ROOT / ".venv" / "bin"
 NO_LIMIT = {"EXPORTS_RATELIMIT_ENABLED": "false", "ACCESS_LOG": "/dev/null"}
 # max-age=0, s-maxage=0: the edge keeps nothing (topology.py would give the hosts s-maxage=10); nor does the host.
@@ -197,18 +200,7 @@ def stalls(base: str, slow_count: int, wait: float = 6.0) -> float | None:
     slow = [socket.create_connection((host, int(port))) for _ in range(slow_count)]
     head = b"GET /healthz HTTP/1.1\r\nHost: slow\r\n\r\n"
     stop_event = threading.Event()
-
-    def drip():
-        for i in range(len(head) - 1):
-            for s in slow:
-                try:
-                    s.send(head[i:i + 1])
-                except OSError:
-                    pass
-            if stop_event.wait(2):
-                return
-    thread = threading.Thread(target=drip, daemon=True)
-    thread.start()
+    thread = drip_headers(slow, head, stop_event)
     time.sleep(0.5)
     started = time.monotonic()
     try:

@@ -171,6 +171,22 @@ class Reply:
         return f"<Reply {self.status} {self.body[:300]!r}>"
 
 
+def drip_headers(sockets: list, head: bytes, stop: threading.Event) -> threading.Thread:
+    """Slow clients: send `head` one byte every 2 s on each socket, never its last byte, until `stop` is set."""
+    def drip():
+        for i in range(len(head) - 1):
+            for s in sockets:
+                try:
+                    s.send(head[i:i + 1])
+                except OSError:
+                    pass
+            if stop.wait(2):
+                return
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    return thread
+
+
 def call(base: str, path: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None,
          timeout: float = 15) -> Reply:
     """One request on a fresh connection; the path is sent as given (no quoting)."""

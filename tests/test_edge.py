@@ -28,6 +28,7 @@ from helpers import (
     call,
     data_build,
     doubled_ita,
+    drip_headers,
     private_postgres,
     report,
     scratch_store,
@@ -256,18 +257,7 @@ def test_slow_clients_do_not_hold_the_hosts(edge, request):
     opened = time.monotonic()
     head = b"GET /v1/metros HTTP/1.1\r\nHost: slow\r\nAccept: application/json\r\n\r\n"
     stop = threading.Event()
-
-    def drip():  # one header byte every 2 s on each connection, never the last one
-        for i in range(len(head) - 1):
-            for s in slow:
-                try:
-                    s.send(head[i:i + 1])
-                except OSError:
-                    pass
-            if stop.wait(2):
-                return
-    dripper = threading.Thread(target=drip, daemon=True)
-    dripper.start()
+    dripper = drip_headers(slow, head, stop)
     answered = []
     try:
         while time.monotonic() - opened < 8:
