@@ -59,7 +59,7 @@ def with_lineage(body: dict, place, dataset: str | None, empty: bool, path: str)
     why an empty series is empty."""
     heir = figures.heirs(db.snapshot()).get(place.id)
     body.update(lineage(place.place, place.current, heir and dict(heir), dataset, empty, path,
-                        filed_instead(place.id, dataset) if empty and heir is None else ()))
+                        lambda: filed_instead(place.id, dataset)))
     return body
 
 
@@ -148,7 +148,7 @@ class MetroExports(MethodView):
         sources, per = exports_of(args, found, (geography["kind"],))
         body = series_body(geography, found, sources, args, shares_of(first.territory), per=per)
         body.update(lineage(geography, first.current, heir, args["dataset"], not found, "exports",
-                            filed_instead(lookups.metro(code).id, args["dataset"]) if not found and heir is None else ()))
+                            lambda: filed_instead(lookups.metro(code).id, args["dataset"])))
         return successor_link(encoded(body), heir)
 
 

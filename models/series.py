@@ -108,10 +108,10 @@ def panel(places: list, rows, body: Callable) -> dict:
 
 
 def lineage(place: dict, current: bool | None, successor: dict | None, dataset: str | None, empty: bool,
-            path: str, filed: Iterable = ()) -> dict:
+            path: str, filed: Callable[[], Iterable] = tuple) -> dict:
     """What a metro series (/v1/metros/{code}/`path`) says of its code: the successor of a retired CBSA (null
     otherwise), and, for a series with no figures (in `dataset`, or in any), why (a hint), naming the retired codes
-    the source files the area under instead (`filed`: code, name)."""
+    the source files the area under instead (`filed()`: code, name; asked only then)."""
     body = {"successor": successor}
     if not empty:
         return body
@@ -123,11 +123,11 @@ def lineage(place: dict, current: bool | None, successor: dict | None, dataset: 
     elif current is False:
         body["hint"] = (f"{where}: the code was retired, and no current CBSA holds most of its land "
                         f"(/v1/metros/{place['code']} lists its successions).")
-    elif filed:
+    elif instead := filed():
         query = f"?dataset={dataset}" if dataset else ""
         body["hint"] = f"{where}: " + "; ".join(
             f"the source files the area under the retired code {c} ({n}), whose successor this CBSA is: "
-            f"/v1/metros/{c}/{path}{query}" for c, n in filed)
+            f"/v1/metros/{c}/{path}{query}" for c, n in instead)
     else:
         body["hint"] = f"{where}."
     return body
